@@ -1,0 +1,328 @@
+"""The one network seam: every HTTP call fetcher makes goes through ``Http``.
+
+``Http`` owns the ``requests`` sessions (one per thread), the timeouts, the
+User-Agent, the retry policy (exponential back-off with full jitter on
+connection errors, 5xx and 429, honouring ``Retry-After`` in seconds or as an
+HTTP date), the loopback-only rule for plain ``http://``, and ``--offline``,
+which is enforced here before any socket is opened.
+
+Time is injected (``sleep``, ``now``) so retries run in microseconds in tests.
+Nothing here logs headers or bodies: they may carry tokens.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import ipaddress
+import json
+import random
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+import requests.adapters
+
+from fetcher import __version__
+from fetcher.errors import OfflineError, RemoteError, UsageError
+
+USER_AGENT = f"fetcher/{__version__} (+https://pypi.org/project/fetcher/)"
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+Sleep = Callable[[float], None]
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often and how patiently to retry one call."""
+
+    attempts: int = 6
+    base: float = 0.5
+    cap: float = 60.0
+    max_retry_after: float = 900.0
+    connect_timeout: float = 10.0
+    read_timeout: float = 120.0
+
+    def backoff(self, attempt: int, rng: random.Random) -> float:
+        """Full-jitter delay before retry number ``attempt`` (1-based)."""
+        return rng.uniform(0, min(self.cap, self.base * 2 ** (attempt - 1)))
+
+
+def retry_after(value: str | None, now: float) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header, or None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - now)
+
+
+def is_loopback(host: str) -> bool:
+    """True for localhost and the loopback ranges (127.0.0.0/8, ::1)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_url(url: str) -> None:
+    """Refuse URLs fetcher must not call: other schemes, and plain http off loopback."""
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return
+    if parts.scheme == "http" and is_loopback(parts.hostname or ""):
+        return
+    raise UsageError(
+        f"refusing to call {url}: only https, or plain http to a loopback address, is allowed",
+        hint="use the service's https:// address",
+    )
+
+
+MAX_JSON_BYTES = 256 * 1024 * 1024
+
+
+def describe(response: requests.Response) -> str:
+    """A short, secret-free account of an answer for error messages."""
+    head = _peek(response, 4096)
+    text = head.decode("utf-8", "replace")
+    try:
+        body = json.loads(head)
+        if isinstance(body, dict):
+            text = str(body.get("msg") or body.get("message") or body.get("error_description")
+                       or body.get("error") or text)
+    except ValueError:
+        if "<html" in text.lower():
+            text = "(an HTML page)"
+    text = " ".join(text.split())[:160]
+    return f"HTTP {response.status_code} {text}".strip()
+
+
+def _peek(response: requests.Response, size: int) -> bytes:
+    """Up to ``size`` bytes of the body, without reading an endless stream to its end."""
+    try:
+        if getattr(response, "_content", False) is False:
+            return next(response.iter_content(size), b"")
+        return bytes(response.content[:size])
+    except (requests.exceptions.RequestException, StopIteration):
+        return b""
+
+
+class Http:
+    """Timeouts, retries and rules for every call; one instance per run."""
+
+    def __init__(
+        self,
+        *,
+        policy: RetryPolicy | None = None,
+        sleep: Sleep = time.sleep,
+        now: Clock = time.time,
+        rng: random.Random | None = None,
+        offline: bool = False,
+        user_agent: str = USER_AGENT,
+        pool_size: int = 8,
+    ) -> None:
+        self.policy = policy or RetryPolicy()
+        self.sleep = sleep
+        self.now = now
+        self.rng = rng or random.Random()
+        self.offline = offline
+        self.user_agent = user_agent
+        self.pool_size = pool_size
+        self.requests_made = 0
+        self._local = threading.local()
+        self._count_lock = threading.Lock()
+
+    @property
+    def session(self) -> requests.Session:
+        """This thread's session, built on first use."""
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.headers["User-Agent"] = self.user_agent
+            adapter = requests.adapters.HTTPAdapter(
+                pool_connections=self.pool_size, pool_maxsize=self.pool_size, max_retries=0
+            )
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            session.trust_env = False
+            self._local.session = session
+        return session
+
+    def close(self) -> None:
+        """Close this thread's session."""
+        session = getattr(self._local, "session", None)
+        if session is not None:
+            session.close()
+            self._local.session = None
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        idempotent: bool | None = None,
+        retry_statuses: Iterable[int] = RETRY_STATUSES,
+        headers: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
+        """Send one request, retrying what is safe to retry; return the final answer.
+
+        Args:
+            method: HTTP method.
+            url: Absolute URL (https, or http on loopback).
+            idempotent: Whether a retry after a possibly-processed failure is safe.
+                Defaults to True for GET, HEAD, PUT and DELETE. A non-idempotent call
+                is retried only on 429 and on failure to connect.
+            retry_statuses: Status codes worth retrying.
+            headers: Extra headers.
+            **kwargs: Passed to ``requests.Session.request`` (params, data, json,
+                stream, auth, ...).
+
+        Returns:
+            The response, whatever its status, once it is not a retryable one
+            (or retrying is unsafe). Callers decide what a 4xx means.
+
+        Raises:
+            OfflineError: under ``offline``, before any socket is opened.
+            RemoteError: when every attempt failed; names the URL and the last answer.
+        """
+        if self.offline:
+            raise OfflineError(
+                f"--offline: refusing to call {_origin(url)}",
+                hint="run without --offline to let fetcher use the network",
+            )
+        check_url(url)
+        if idempotent is None:
+            idempotent = method.upper() in {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}
+        retry_on = frozenset(retry_statuses)
+        policy = self.policy
+        kwargs.setdefault("timeout", (policy.connect_timeout, policy.read_timeout))
+        last = "no answer"
+        for attempt in range(1, policy.attempts + 1):
+            try:
+                with self._count_lock:
+                    self.requests_made += 1
+                response = self.session.request(method, url, headers=headers, **kwargs)
+            except requests.exceptions.RequestException as exc:
+                last = _describe_exception(exc)
+                if not (idempotent or _failed_to_connect(exc)):
+                    raise RemoteError(
+                        f"{method} {_strip_query(url)} failed: {last}",
+                        url=url,
+                        hint="the request may have reached the server; the next sync checks",
+                    ) from exc
+                delay = policy.backoff(attempt, self.rng)
+            else:
+                if response.status_code not in retry_on:
+                    return response
+                if response.status_code != 429 and not idempotent:
+                    return response
+                last = describe(response)
+                wait = retry_after(response.headers.get("Retry-After"), self.now())
+                if wait is not None and wait > policy.max_retry_after:
+                    raise RemoteError(
+                        f"{method} {_strip_query(url)}: server asks to wait {wait:.0f} s "
+                        f"(Retry-After), more than fetcher's limit of "
+                        f"{policy.max_retry_after:.0f} s",
+                        url=url,
+                        status=response.status_code,
+                        hint="try again later",
+                    )
+                delay = wait if wait is not None else policy.backoff(attempt, self.rng)
+                response.close()
+            if attempt < policy.attempts:
+                self.sleep(delay)
+        raise RemoteError(
+            f"{method} {_strip_query(url)} failed after {policy.attempts} attempts; "
+            f"last answer: {last}",
+            url=url,
+            hint="the service may be down; try again later",
+        )
+
+    def get_json(self, url: str, **kwargs: Any) -> Any:
+        """GET a JSON document; a non-200 answer or a non-JSON body is a RemoteError."""
+        kwargs.setdefault("stream", True)
+        response = self.request("GET", url, **kwargs)
+        return json_body(response, expect=(200,))
+
+
+def json_body(response: requests.Response, *, expect: Iterable[int] = (200,)) -> Any:
+    """Parse a response as JSON, refusing wrong statuses, HTML pages and broken JSON."""
+    url = _strip_query(response.url)
+    if response.status_code not in set(expect):
+        raise RemoteError(
+            f"{response.request.method} {url}: unexpected answer {describe(response)}",
+            url=response.url,
+            status=response.status_code,
+        )
+    content_type = response.headers.get("Content-Type", "")
+    if "json" not in content_type:
+        raise RemoteError(
+            f"{url}: expected JSON, got {content_type or 'no content type'} "
+            f"(HTTP {response.status_code})",
+            url=response.url,
+            status=response.status_code,
+            hint="the service may be down or behind a login page",
+        )
+    body = bytearray()
+    try:
+        for chunk in response.iter_content(1 << 16):
+            body += chunk
+            if len(body) > MAX_JSON_BYTES:
+                raise RemoteError(
+                    f"{url}: the JSON answer is larger than {MAX_JSON_BYTES >> 20} MiB; "
+                    "refusing to read on",
+                    url=response.url,
+                    status=response.status_code,
+                )
+    except requests.exceptions.RequestException as exc:
+        raise RemoteError(f"{url}: the answer broke off ({_describe_exception(exc)})",
+                          url=response.url, status=response.status_code) from exc
+    finally:
+        response.close()
+    try:
+        return json.loads(bytes(body))
+    except ValueError as exc:
+        raise RemoteError(
+            f"{url}: malformed JSON in the answer (HTTP {response.status_code})",
+            url=response.url,
+            status=response.status_code,
+        ) from exc
+
+
+def _failed_to_connect(exc: requests.exceptions.RequestException) -> bool:
+    if isinstance(exc, requests.exceptions.ConnectTimeout):
+        return True
+    text = repr(exc)
+    return isinstance(exc, requests.exceptions.ConnectionError) and (
+        "NewConnectionError" in text or "Connection refused" in text
+    )
+
+
+def _describe_exception(exc: requests.exceptions.RequestException) -> str:
+    if isinstance(exc, requests.exceptions.Timeout):
+        return "timed out"
+    if isinstance(exc, requests.exceptions.ConnectionError):
+        return "connection failed"
+    return type(exc).__name__
+
+
+def _strip_query(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

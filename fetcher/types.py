@@ -1,0 +1,113 @@
+"""Plain data shared by every layer: sources, items, the plan's vocabulary.
+
+This module imports nothing of fetcher's.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Source(str, enum.Enum):
+    """Where an item's bytes come from."""
+
+    CLMS = "clms"
+    CEDA = "ceda"
+    ZENODO = "zenodo"
+    HTTP = "http"
+
+
+class Action(str, enum.Enum):
+    """The closed vocabulary of what a sync does for an item (DESIGN.md)."""
+
+    RESOLVE = "resolve"
+    SUBMIT = "submit"
+    ADOPT = "adopt"
+    WAIT = "wait"
+    DOWNLOAD = "download"
+    EXTRACT = "extract"
+    VERIFY = "verify"
+    RESUBMIT = "resubmit"
+    UP_TO_DATE = "up-to-date"
+    ORPHAN = "orphan"
+
+    @property
+    def verb(self) -> str:
+        """The word a log line uses for this action."""
+        return _VERBS[self]
+
+
+_VERBS = {
+    Action.RESOLVE: "resolving",
+    Action.SUBMIT: "submitting",
+    Action.ADOPT: "adopting",
+    Action.WAIT: "waiting",
+    Action.DOWNLOAD: "downloading",
+    Action.EXTRACT: "extracting",
+    Action.VERIFY: "verifying",
+    Action.RESUBMIT: "resubmitting",
+    Action.UP_TO_DATE: "up to date",
+    Action.ORPHAN: "orphaned",
+}
+
+
+@dataclass(frozen=True)
+class Item:
+    """One dataset for one region: the unit the ledger tracks, requests and downloads.
+
+    ``request`` is the canonical request (JSON-able, normalised); ``key`` is its hash.
+    ``options`` holds what changes where and how files land but not what the
+    server returns (extract, keep_archive); it is not part of the key.
+    """
+
+    key: str
+    dataset: str
+    region: str | None
+    source: Source
+    request: Mapping[str, Any]
+    options: Mapping[str, Any] = field(default_factory=dict)
+    origin: str = ""
+
+    @property
+    def label(self) -> str:
+        """``dataset`` or ``dataset/region``: how people name an item."""
+        return f"{self.dataset}/{self.region}" if self.region else self.dataset
+
+    @property
+    def folder(self) -> str:
+        """Where the item's files land, relative to the data dir."""
+        return f"{self.dataset}/{self.region}" if self.region else self.dataset
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """A file a source offers: where it is and what it must hash to.
+
+    ``size``, ``md5`` and ``sha256`` are None when the source does not say.
+    ``kind`` names the magic bytes the body must start with ("zip", "tiff",
+    "netcdf", or None for anything that is not an HTML error page).
+    """
+
+    name: str
+    url: str
+    size: int | None = None
+    md5: str | None = None
+    sha256: str | None = None
+    kind: str | None = None
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    """A file fetcher has written, verified and renamed into place."""
+
+    path: str
+    size: int
+    sha256: str
+    mtime_ns: int
+    md5: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    url: str | None = None
