@@ -111,3 +111,60 @@ class LocalFile:
     etag: str | None = None
     last_modified: str | None = None
     url: str | None = None
+
+
+@dataclass(frozen=True)
+class TaskRecord:
+    """The ledger's latest knowledge of one server task (or of an intent to create one)."""
+
+    row: int
+    item_key: str
+    task_id: str | None
+    status: str
+    created_at: float
+    message: str = ""
+    download_url: str | None = None
+    file_size: int | None = None
+    registered_at: float | None = None
+    finalized_at: float | None = None
+    updated_at: float | None = None
+    entry: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    """A file the ledger vouches for: where it is and what it hashes to."""
+
+    item_key: str
+    path: str
+    size: int
+    sha256: str
+    mtime_ns: int
+    role: str = "data"
+    md5: str | None = None
+    url: str | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class ItemRecord:
+    """An item as the ledger knows it."""
+
+    key: str
+    dataset: str
+    region: str | None
+    source: str
+    request: Mapping[str, Any]
+    attempts: int = 0
+    created_at: float = 0.0
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """Everything the planner may read of the ledger, as plain data."""
+
+    items: Mapping[str, ItemRecord] = field(default_factory=dict)
+    resolutions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    tasks: Mapping[str, TaskRecord] = field(default_factory=dict)
+    files: Mapping[str, tuple[FileRecord, ...]] = field(default_factory=dict)

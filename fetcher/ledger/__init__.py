@@ -1,0 +1,269 @@
+"""The ledger: what fetcher knows of every item, task and file, in one database.
+
+SQLAlchemy and Alembic are used here and nowhere else. Everything the rest of
+fetcher reads comes out as the plain records of ``fetcher.types``; everything it
+writes goes in through the methods below, each one transaction, committed before
+it returns, so that an intent is on disk before its request leaves.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from fetcher.errors import LedgerError
+from fetcher.ledger import db
+from fetcher.ledger.models import (
+    EventRow,
+    FileRow,
+    ItemRow,
+    ResolutionRow,
+    TaskRow,
+    TaskStatusRow,
+)
+from fetcher.types import FileRecord, Item, ItemRecord, Snapshot, TaskRecord
+
+INTENT = "intent"
+
+
+class Ledger:
+    """One open ledger. Use as a context manager, or call ``close``."""
+
+    def __init__(self, engine: Engine, url: str, *, now: Callable[[], float] = time.time) -> None:
+        self.engine = engine
+        self.url = url
+        self.now = now
+
+    @classmethod
+    def open(cls, location: str | None = None, *,
+             now: Callable[[], float] = time.time) -> Ledger:
+        """Open (creating or upgrading) the ledger at a path or URL.
+
+        Raises:
+            LedgerError: unreadable, or written by a newer fetcher.
+        """
+        url = db.database_url(location or db.default_db())
+        engine = db.make_engine(url)
+        db.upgrade(engine, url)
+        return cls(engine, url, now=now)
+
+    def close(self) -> None:
+        """Release the database connections."""
+        self.engine.dispose()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- reading ---------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        """Everything the planner reads, in four queries."""
+        with self._read() as conn:
+            items = {row.key: ItemRecord(key=row.key, dataset=row.dataset, region=row.region,
+                                         source=row.source, request=row.request,
+                                         attempts=row.attempts, created_at=row.created_at)
+                     for row in conn.execute(select(ItemRow.__table__))}
+            resolutions = {row.key: row.payload
+                           for row in conn.execute(select(ResolutionRow.__table__))}
+            latest = select(func.max(TaskRow.id)).group_by(TaskRow.item_key).scalar_subquery()
+            tasks = {row.item_key: _task(row) for row in conn.execute(
+                select(TaskRow.__table__).where(TaskRow.id.in_(latest)))}
+            files: dict[str, list[FileRecord]] = defaultdict(list)
+            for row in conn.execute(select(FileRow.__table__).order_by(FileRow.path)):
+                files[row.item_key].append(_file(row))
+        return Snapshot(items=items, resolutions=resolutions, tasks=tasks,
+                        files={k: tuple(v) for k, v in files.items()})
+
+    def tasks_of(self, item_key: str) -> list[TaskRecord]:
+        """Every task of an item, oldest first."""
+        with self._read() as conn:
+            rows = conn.execute(select(TaskRow.__table__).where(TaskRow.item_key == item_key)
+                                .order_by(TaskRow.id))
+            return [_task(row) for row in rows]
+
+    def open_tasks(self) -> list[TaskRecord]:
+        """The latest task of each item whose task is still an intent or alive on the server."""
+        return [t for t in self.snapshot().tasks.values() if t.status != "superseded"]
+
+    def history(self, task_row: int) -> list[tuple[str, str, float]]:
+        """Every (status, message, seen_at) a task went through."""
+        with self._read() as conn:
+            rows = conn.execute(select(TaskStatusRow.status, TaskStatusRow.message,
+                                       TaskStatusRow.seen_at)
+                                .where(TaskStatusRow.task_row == task_row)
+                                .order_by(TaskStatusRow.id))
+            return [(r.status, r.message, r.seen_at) for r in rows]
+
+    def events(self, item_key: str | None = None) -> list[tuple[float, str | None, str, str]]:
+        """The event log, oldest first: (at, item_key, kind, message)."""
+        query = select(EventRow.at, EventRow.item_key, EventRow.kind, EventRow.message)
+        if item_key is not None:
+            query = query.where(EventRow.item_key == item_key)
+        with self._read() as conn:
+            return [tuple(r) for r in conn.execute(query.order_by(EventRow.id))]  # type: ignore[misc]
+
+    # --- writing ---------------------------------------------------------
+
+    def sync_items(self, items: Sequence[Item]) -> None:
+        """Record new items and keep the names of known ones current."""
+        now = self.now()
+        with self._write() as conn:
+            known = {row.key: (row.dataset, row.region)
+                     for row in conn.execute(select(ItemRow.key, ItemRow.dataset, ItemRow.region))}
+            fresh = [dict(key=i.key, source=i.source.value, dataset=i.dataset, region=i.region,
+                          request=dict(i.request), attempts=0, created_at=now, updated_at=now)
+                     for i in items if i.key not in known]
+            if fresh:
+                conn.execute(insert(ItemRow), fresh)
+            for item in items:
+                if item.key in known and known[item.key] != (item.dataset, item.region):
+                    conn.execute(update(ItemRow).where(ItemRow.key == item.key).values(
+                        dataset=item.dataset, region=item.region, updated_at=now))
+
+    def save_resolution(self, key: str, source: str, payload: Mapping[str, Any]) -> None:
+        """Remember what a reference resolved to."""
+        with self._write() as conn:
+            conn.execute(delete(ResolutionRow).where(ResolutionRow.key == key))
+            conn.execute(insert(ResolutionRow).values(key=key, source=source,
+                                                      payload=dict(payload),
+                                                      resolved_at=self.now()))
+
+    def add_intent(self, item_key: str, entry: Mapping[str, Any]) -> int:
+        """Record, before posting, that a request for this item is about to go out."""
+        now = self.now()
+        with self._write() as conn:
+            row = conn.execute(insert(TaskRow).values(
+                item_key=item_key, task_id=None, status=INTENT, message="", entry=dict(entry),
+                created_at=now, updated_at=now)).inserted_primary_key
+            assert row is not None
+            task_row = int(row[0])
+            conn.execute(insert(TaskStatusRow).values(task_row=task_row, status=INTENT,
+                                                      message="", seen_at=now))
+            conn.execute(insert(EventRow).values(at=now, item_key=item_key, kind="intent",
+                                                 message="request about to be posted"))
+        return task_row
+
+    def update_task(self, task_row: int, **fields: Any) -> None:
+        """Change a task's fields; a new status is appended to its history.
+
+        Accepts task_id, status, message, download_url, file_size, registered_at,
+        finalized_at.
+        """
+        now = self.now()
+        with self._write() as conn:
+            current = conn.execute(select(TaskRow.status, TaskRow.message, TaskRow.item_key,
+                                          TaskRow.task_id).where(TaskRow.id == task_row)).one()
+            conn.execute(update(TaskRow).where(TaskRow.id == task_row).values(
+                updated_at=now, **fields))
+            status = fields.get("status", current.status)
+            message = fields.get("message", current.message) or ""
+            if status != current.status:
+                conn.execute(insert(TaskStatusRow).values(task_row=task_row, status=status,
+                                                          message=message, seen_at=now))
+                task_id = fields.get("task_id", current.task_id)
+                conn.execute(insert(EventRow).values(
+                    at=now, item_key=current.item_key, kind="status",
+                    message=f"task {task_id}: {current.status} -> {status}"
+                            + (f" ({message})" if message else "")))
+
+    def record_files(self, item_key: str, files: Iterable[FileRecord]) -> None:
+        """Make ``files`` the item's recorded files (replacing what was there)."""
+        now = self.now()
+        rows = [dict(item_key=item_key, path=f.path, role=f.role, size=f.size, sha256=f.sha256,
+                     md5=f.md5, mtime_ns=f.mtime_ns, url=f.url, etag=f.etag,
+                     last_modified=f.last_modified, recorded_at=now) for f in files]
+        with self._write() as conn:
+            conn.execute(delete(FileRow).where(FileRow.item_key == item_key))
+            paths = [r["path"] for r in rows]
+            if paths:
+                conn.execute(delete(FileRow).where(FileRow.path.in_(paths)))
+                conn.execute(insert(FileRow), rows)
+            conn.execute(insert(EventRow).values(at=now, item_key=item_key, kind="files",
+                                                 message=f"{len(rows)} file(s) recorded"))
+
+    def bump_attempts(self, item_key: str) -> None:
+        """Count one more failed server attempt against the item's retry budget."""
+        with self._write() as conn:
+            conn.execute(update(ItemRow).where(ItemRow.key == item_key).values(
+                attempts=ItemRow.attempts + 1, updated_at=self.now()))
+
+    def reset_attempts(self, item_key: str) -> None:
+        """Clear the item's retry count (after success, or when asked to retry)."""
+        with self._write() as conn:
+            conn.execute(update(ItemRow).where(ItemRow.key == item_key).values(attempts=0))
+
+    def event(self, kind: str, message: str, item_key: str | None = None) -> None:
+        """Append to the event log."""
+        with self._write() as conn:
+            conn.execute(insert(EventRow).values(at=self.now(), item_key=item_key, kind=kind,
+                                                 message=message))
+
+    def forget_item(self, item_key: str) -> None:
+        """Remove an item with its tasks and files (the files on disk are the caller's)."""
+        with self._write() as conn:
+            task_rows = select(TaskRow.id).where(TaskRow.item_key == item_key)
+            conn.execute(delete(TaskStatusRow).where(TaskStatusRow.task_row.in_(task_rows)))
+            conn.execute(delete(TaskRow).where(TaskRow.item_key == item_key))
+            conn.execute(delete(FileRow).where(FileRow.item_key == item_key))
+            conn.execute(delete(ItemRow).where(ItemRow.key == item_key))
+            conn.execute(insert(EventRow).values(at=self.now(), item_key=item_key, kind="gc",
+                                                 message="item forgotten"))
+
+    # --- plumbing --------------------------------------------------------
+
+    def _read(self) -> Any:
+        return _Guard(self.engine.connect, self.url)
+
+    def _write(self) -> Any:
+        return _Guard(self.engine.begin, self.url)
+
+
+class _Guard:
+    """A connection whose database errors become LedgerErrors."""
+
+    def __init__(self, opener: Callable[[], Any], url: str) -> None:
+        self.opener = opener
+        self.url = url
+        self.context: Any = None
+
+    def __enter__(self) -> Any:
+        try:
+            self.context = self.opener()
+            return self.context.__enter__()
+        except SQLAlchemyError as exc:
+            raise LedgerError(f"cannot use the ledger at {db.redact(self.url)}: "
+                              f"{type(exc).__name__}") from exc
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
+        try:
+            self.context.__exit__(kind, exc, tb)
+        except SQLAlchemyError as error:
+            raise LedgerError(f"cannot write the ledger at {db.redact(self.url)}: "
+                              f"{type(error).__name__}") from error
+        if isinstance(exc, SQLAlchemyError):
+            raise LedgerError(f"ledger error at {db.redact(self.url)}: "
+                              f"{type(exc).__name__}: {exc.args[0] if exc.args else ''}"[:300]
+                              ) from exc
+        return False
+
+
+def _task(row: Any) -> TaskRecord:
+    return TaskRecord(row=row.id, item_key=row.item_key, task_id=row.task_id, status=row.status,
+                      created_at=row.created_at, message=row.message or "",
+                      download_url=row.download_url, file_size=row.file_size,
+                      registered_at=row.registered_at, finalized_at=row.finalized_at,
+                      updated_at=row.updated_at, entry=row.entry or {})
+
+
+def _file(row: Any) -> FileRecord:
+    return FileRecord(item_key=row.item_key, path=row.path, size=row.size, sha256=row.sha256,
+                      mtime_ns=row.mtime_ns, role=row.role, md5=row.md5, url=row.url,
+                      etag=row.etag, last_modified=row.last_modified)

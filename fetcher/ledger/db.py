@@ -1,0 +1,140 @@
+"""Opening a ledger: the URL, the engine, and its schema brought up to date.
+
+``FETCHER_DB`` is a path (SQLite, in WAL mode) or any SQLAlchemy URL. Opening
+upgrades an older schema with the Alembic migrations, and refuses a ledger
+written by a newer fetcher instead of guessing at tables it does not know.
+The fast path compares the stored revision with the head without importing
+Alembic, so opening a current ledger costs a single query.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+
+from fetcher.errors import LedgerError
+
+HEAD = "0001"  # the newest migration's revision; a test checks it matches migrations/
+
+
+def database_url(value: str) -> str:
+    """An SQLAlchemy URL from ``FETCHER_DB``: a URL as it is, a path as SQLite."""
+    if "://" in value:
+        try:
+            make_url(value)
+        except ArgumentError as exc:
+            raise LedgerError(f"FETCHER_DB is not a usable database URL: {value!r}",
+                              hint="give a path, or a URL such as postgresql://host/db") from exc
+        return value
+    return f"sqlite:///{Path(value).expanduser()}"
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unreadable url>"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, a busy timeout and foreign keys."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"timeout": 30})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    try:
+        return create_engine(url, pool_pre_ping=True)
+    except (ArgumentError, ImportError) as exc:
+        raise LedgerError(f"cannot use the ledger at {redact(url)}: {exc}",
+                          hint="for PostgreSQL: pip install 'fetcher[postgres]'") from exc
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    # NORMAL is durable across a crash of the process in WAL mode: enough for
+    # "the intent is on disk before the request goes out".
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The ledger's schema revision, or None for an empty database."""
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return None
+        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def migrations_dir() -> Path:
+    """The Alembic scripts: inside the installed package, or at the top of a checkout."""
+    packaged = Path(__file__).resolve().parent.parent / "_migrations"
+    if (packaged / "env.py").exists():
+        return packaged
+    checkout = Path(__file__).resolve().parent.parent.parent / "migrations"
+    if (checkout / "env.py").exists():
+        return checkout
+    raise LedgerError("fetcher's migrations are missing from this installation",
+                      hint="reinstall fetcher")
+
+
+@cache
+def known_revisions() -> frozenset[str]:
+    """Every revision the migrations in this fetcher know."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory(str(migrations_dir()))
+    return frozenset(rev.revision for rev in script.walk_revisions())
+
+
+def upgrade(engine: Engine, url: str) -> str | None:
+    """Bring the schema to the head; return the revision it had before.
+
+    Raises:
+        LedgerError: when the ledger is newer than this fetcher, or unreadable.
+    """
+    try:
+        before = current_revision(engine)
+        if before == HEAD:
+            return before
+        if before is not None and before not in known_revisions():
+            raise LedgerError(
+                f"the ledger at {redact(url)} has schema revision {before}, newer than this "
+                f"fetcher knows (head {HEAD})",
+                hint="upgrade fetcher (pip install -U fetcher) or point FETCHER_DB elsewhere",
+            )
+        from alembic import command
+        from alembic.config import Config
+
+        config = Config()
+        config.set_main_option("script_location", str(migrations_dir()))
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+        return before
+    except OperationalError as exc:
+        raise LedgerError(f"cannot open the ledger at {redact(url)}: {exc.orig}",
+                          hint="check FETCHER_DB and the file's permissions") from exc
+    except SQLAlchemyError as exc:
+        raise LedgerError(f"cannot migrate the ledger at {redact(url)}: {type(exc).__name__}",
+                          hint="run `fetcher db upgrade` and read its message") from exc
+
+
+def default_db() -> str:
+    """``FETCHER_DB``, or ``.fetcher/ledger.db``."""
+    return os.environ.get("FETCHER_DB") or ".fetcher/ledger.db"

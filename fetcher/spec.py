@@ -1,0 +1,520 @@
+"""Specs: load YAML files, validate them, and expand datasets x regions into items.
+
+Every problem is located (``file:line:column``) and every problem of every file is
+reported at once, as one ``SpecError``; nothing is requested or written before the
+specs are valid. An item's key is the hash of its canonical request: the source
+and every parameter that changes what the server returns, normalised (codes
+upper-cased, formats in the server's spelling, numbers as floats), so that it does
+not change with key order, YAML formatting or the dataset's name.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from fetcher import clms_rules, yamlpos
+from fetcher.errors import SpecError, SpecProblem
+from fetcher.types import Item, Source
+
+NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+SOURCES = tuple(s.value for s in Source)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class RegionDef(_Model):
+    """A named area: a bounding box in EPSG:4326 degrees, west, south, east, north."""
+
+    bbox: tuple[float, float, float, float]
+
+    @field_validator("bbox")
+    @classmethod
+    def _in_range(cls, bbox: tuple[float, float, float, float]) -> tuple[float, ...]:
+        west, south, east, north = bbox
+        if not (-180 <= west <= 180 and -180 <= east <= 180):
+            raise ValueError(f"longitudes must lie in [-180, 180], found {west} and {east}")
+        if not (-90 <= south <= 90 and -90 <= north <= 90):
+            raise ValueError(f"latitudes must lie in [-90, 90], found {south} and {north}")
+        if west >= east:
+            raise ValueError(f"west ({west}) must be less than east ({east}); "
+                             "the order is [west, south, east, north]")
+        if south >= north:
+            raise ValueError(f"south ({south}) must be less than north ({north}); "
+                             "the order is [west, south, east, north]")
+        return bbox
+
+
+class Download(_Model):
+    """Which ``dataset_download_information`` item to request."""
+
+    name: str
+    collection: str | None = None
+
+
+class TimeRange(_Model):
+    """An inclusive range of days."""
+
+    start: date
+    end: date
+
+    @field_validator("end")
+    @classmethod
+    def _ordered(cls, end: date, info: Any) -> date:
+        start = info.data.get("start")
+        if start is not None and end < start:
+            raise ValueError(f"end ({end}) is before start ({start})")
+        return end
+
+
+class ClmsSpec(_Model):
+    """A CLMS dataset: a catalogue reference and what to cut out of it."""
+
+    source: Literal["clms"]
+    uid: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{32}$")
+    dataset: str | None = None
+    title: str | None = None
+    download: Download | None = None
+    layer: str | None = None
+    format: str | None = None
+    crs: str | None = None
+    regions: list[str] = []
+    time: TimeRange | None = None
+    file: str | None = None
+    extract: bool = True
+    keep_archive: bool = False
+
+
+class CedaSpec(_Model):
+    """Files of one CEDA archive folder, by name or glob."""
+
+    source: Literal["ceda"]
+    path: str = Field(pattern=r"^/")
+    files: list[str] = Field(min_length=1)
+    extract: bool = False
+    keep_archive: bool = True
+
+
+class ZenodoSpec(_Model):
+    """Files of one Zenodo record (all of them when ``files`` is absent)."""
+
+    source: Literal["zenodo"]
+    record: int = Field(gt=0)
+    files: list[str] | None = None
+    extract: bool = False
+    keep_archive: bool = True
+
+
+class HttpSpec(_Model):
+    """One file at a URL, optionally pinned by its sha256."""
+
+    source: Literal["http"]
+    url: str = Field(pattern=r"^https?://[^/\s]+")
+    sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
+    filename: str | None = None
+    extract: bool = False
+    keep_archive: bool = True
+
+
+MODELS: dict[str, type[_Model]] = {
+    "clms": ClmsSpec, "ceda": CedaSpec, "zenodo": ZenodoSpec, "http": HttpSpec,
+}
+TOP_KEYS = ("version", "regions", "datasets")
+
+
+class Specs:
+    """Validated specs: datasets by name, the named regions, and the items they make."""
+
+    def __init__(self, datasets: dict[str, tuple[_Model, str]],
+                 regions: dict[str, RegionDef], paths: list[Path]) -> None:
+        self.datasets = datasets
+        self.regions = regions
+        self.paths = paths
+        self.items: list[Item] = [
+            item for name, (model, origin) in datasets.items()
+            for item in expand(name, model, regions, origin)
+        ]
+
+    @property
+    def folder(self) -> Path:
+        """Where ``fetcher.lock`` goes: the specs folder, or a single file's folder."""
+        first = self.paths[0] if self.paths else Path("specs")
+        return first if first.is_dir() else first.parent
+
+
+def spec_files(paths: Iterable[Path]) -> list[Path]:
+    """The YAML files named by ``paths`` (folders are read one level deep)."""
+    files: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            files.extend(sorted(p for p in path.iterdir()
+                                if p.suffix in (".yaml", ".yml") and p.is_file()))
+        elif path.is_file():
+            files.append(path)
+        else:
+            raise SpecError([SpecProblem(str(path), 1, 1,
+                                         "no such file or folder; expected a spec file or a "
+                                         "folder of *.yaml files")])
+    return files
+
+
+def load_specs(paths: Sequence[Path | str]) -> Specs:
+    """Load and validate spec files or folders.
+
+    Raises:
+        SpecError: with every problem of every file, located.
+    """
+    roots = [Path(p) for p in paths]
+    files = spec_files(roots)
+    problems: list[SpecProblem] = []
+    datasets: dict[str, tuple[_Model, str]] = {}
+    regions: dict[str, tuple[RegionDef, str]] = {}
+    pending_refs: list[tuple[str, list[str], _Located]] = []
+    if not files:
+        problems.append(SpecProblem(str(roots[0] if roots else "specs"), 1, 1,
+                                    "no *.yaml or *.yml spec files found"))
+    for path in files:
+        _load_file(path, problems, datasets, regions, pending_refs)
+    named = {name: region for name, (region, _) in regions.items()}
+    for name, refs, where in pending_refs:
+        for index, ref in enumerate(refs):
+            problem = _region_problem(ref, named)
+            if problem:
+                problems.append(where.problem(("datasets", name, "regions", index), problem))
+    if problems:
+        raise SpecError(problems)
+    return Specs(datasets, named, roots)
+
+
+class _Located:
+    """One file's positions, to turn a path inside it into a SpecProblem."""
+
+    def __init__(self, path: Path, located: yamlpos.Located) -> None:
+        self.path = str(path)
+        self.located = located
+
+    def problem(self, at: yamlpos.Path, message: str, *, key: bool = False) -> SpecProblem:
+        line, column = self.located.where(at, key=key)
+        return SpecProblem(self.path, line, column, message)
+
+
+def _load_file(path: Path, problems: list[SpecProblem],
+               datasets: dict[str, tuple[_Model, str]],
+               regions: dict[str, tuple[RegionDef, str]],
+               pending_refs: list[tuple[str, list[str], _Located]]) -> None:
+    try:
+        located = yamlpos.load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        reason = getattr(exc, "problem", None) or "not valid YAML"
+        problems.append(SpecProblem(str(path), line, column, f"malformed YAML: {reason}"))
+        return
+    except (OSError, UnicodeDecodeError) as exc:
+        problems.append(SpecProblem(str(path), 1, 1, f"cannot read the file: {exc}"))
+        return
+    where = _Located(path, located)
+    for at, line, column in located.duplicates:
+        problems.append(SpecProblem(str(path), line, column,
+                                    f"duplicate key '{at[-1]}'; each key may appear once"))
+    doc = located.data
+    if not isinstance(doc, dict):
+        problems.append(where.problem((), "expected a mapping with 'version' and 'datasets', "
+                                          f"found {_kind(doc)}"))
+        return
+    _check_keys(doc, TOP_KEYS, (), where, problems)
+    if doc.get("version") != 1:
+        found = "nothing" if "version" not in doc else repr(doc.get("version"))
+        problems.append(where.problem(("version",), f"expected version: 1, found {found}"))
+    _load_regions(doc.get("regions"), where, problems, regions)
+    raw = doc.get("datasets")
+    if not isinstance(raw, dict) or not raw:
+        problems.append(where.problem(("datasets",), "expected a mapping of dataset names to "
+                                                     f"datasets, found {_kind(raw)}"))
+        return
+    for name, body in raw.items():
+        _load_dataset(name, body, where, problems, datasets, pending_refs)
+
+
+def _load_regions(raw: Any, where: _Located, problems: list[SpecProblem],
+                  regions: dict[str, tuple[RegionDef, str]]) -> None:
+    if raw is None:
+        return
+    if not isinstance(raw, dict):
+        problems.append(where.problem(("regions",), f"expected a mapping, found {_kind(raw)}"))
+        return
+    for name, body in raw.items():
+        at = ("regions", name)
+        if not isinstance(name, str) or not NAME.match(name):
+            problems.append(where.problem(at, f"region name '{name}' must match "
+                                              "[a-z0-9][a-z0-9._-]*", key=True))
+            continue
+        region = _validate(RegionDef, body, at, where, problems)
+        if region is None:
+            continue
+        if name in regions and regions[name][0] != region:
+            problems.append(where.problem(at, f"region '{name}' is already defined differently "
+                                              f"at {regions[name][1]}", key=True))
+            continue
+        regions[name] = (region, _origin(where, at))
+
+
+def _load_dataset(name: Any, body: Any, where: _Located, problems: list[SpecProblem],
+                  datasets: dict[str, tuple[_Model, str]],
+                  pending_refs: list[tuple[str, list[str], _Located]]) -> None:
+    at: yamlpos.Path = ("datasets", name)
+    if not isinstance(name, str) or not NAME.match(name) or ".." in name:
+        problems.append(where.problem(at, f"dataset name '{name}' must match "
+                                          "[a-z0-9][a-z0-9._-]* (it names a folder)", key=True))
+        return
+    if name in datasets:
+        problems.append(where.problem(at, f"duplicate dataset name '{name}'; "
+                                          f"already defined at {datasets[name][1]}", key=True))
+        return
+    if not isinstance(body, dict):
+        problems.append(where.problem(at, f"expected a mapping, found {_kind(body)}"))
+        return
+    source = body.get("source")
+    refs = body.get("regions")
+    if source == "clms" and isinstance(refs, list) and all(isinstance(r, str) for r in refs):
+        pending_refs.append((name, refs, where))
+    if source not in MODELS:
+        problems.append(_source_problem(source, at, where))
+        return
+    model = _validate(MODELS[source], body, at, where, problems)
+    if model is None:
+        return
+    count = len(problems)
+    _check_dataset(model, at, where, problems)
+    if len(problems) > count:
+        return
+    datasets[name] = (model, _origin(where, at))
+
+
+def _region_problem(ref: str, named: Mapping[str, RegionDef]) -> str | None:
+    """Why a dataset's region reference is unusable, or None when it is fine."""
+    if ref in named:
+        west, south, east, north = named[ref].bbox
+        area = clms_rules.bbox_area([west, north, east, south])
+        if area > clms_rules.AREA_LIMIT:
+            return (f"region '{ref}' is too large for the CLMS area limit: the server computes "
+                    f"{area:.3g} > {clms_rules.AREA_LIMIT}; split it into smaller boxes")
+        return None
+    if clms_rules.validate_nuts(ref.upper()):
+        return None
+    close = difflib.get_close_matches(ref, list(named), n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else (
+        "; expected a NUTS or ISO country code, or a name under 'regions:'")
+    return f"unknown region '{ref}'{hint}"
+
+
+def _source_problem(source: Any, at: yamlpos.Path, where: _Located) -> SpecProblem:
+    expected = "expected one of " + ", ".join(SOURCES)
+    if source is None:
+        return where.problem(at, f"missing key 'source'; {expected}")
+    close = difflib.get_close_matches(str(source), SOURCES, n=1)
+    hint = f"did you mean '{close[0]}'? " if close else ""
+    return where.problem((*at, "source"), f"unknown source '{source}'; {hint}{expected}")
+
+
+def _check_dataset(model: _Model, at: yamlpos.Path, where: _Located,
+                   problems: list[SpecProblem]) -> None:
+    """Rules across fields, which pydantic's per-field checks cannot see."""
+    def add(key: str, message: str) -> None:
+        problems.append(where.problem((*at, key), message))
+
+    if isinstance(model, ClmsSpec):
+        refs = [k for k in ("uid", "dataset", "title") if getattr(model, k)]
+        if len(refs) != 1:
+            add(refs[1] if len(refs) > 1 else "source",
+                "a clms dataset needs exactly one of uid, dataset or title, found "
+                + (", ".join(refs) if refs else "none"))
+        if model.file is not None:
+            extra = [k for k in ("download", "layer", "format", "crs", "time")
+                     if getattr(model, k) is not None] + (["regions"] if model.regions else [])
+            if extra:
+                add(extra[0], f"'file' asks for a prepackaged file; {', '.join(extra)} "
+                              "do not apply to it")
+        elif not model.regions:
+            add("source", "a clms dataset needs 'regions' (NUTS codes or named boxes), or "
+                          "'file' for a prepackaged file; the service does not cut whole datasets")
+        if model.format is not None and _format(model.format) is None:
+            add("format", f"unknown format '{model.format}'; expected one of "
+                          + ", ".join(clms_rules.FORMATS))
+        if model.crs is not None and _crs(model.crs) not in _KNOWN_GCS:
+            add("crs", f"unsupported crs '{model.crs}'; expected one of "
+                       + ", ".join(_KNOWN_GCS))
+        if len(set(model.regions)) != len(model.regions):
+            add("regions", "a region is listed twice")
+    elif isinstance(model, ZenodoSpec | CedaSpec) and model.files is not None:
+        bad = [f for f in model.files if "/" in f or f in ("", ".", "..")]
+        if bad:
+            add("files", f"file names may not contain '/': {bad[0]!r}")
+    elif isinstance(model, HttpSpec):
+        name = model.filename or model.url.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+        if not name or "/" in name or name in (".", "..") or not _SAFE_FILE.match(name):
+            add("filename" if model.filename else "url",
+                f"cannot use '{name}' as a file name; give 'filename:'")
+
+
+_SAFE_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+_KNOWN_GCS = (*clms_rules.BASE_GCS, *clms_rules.OTHER_AVAILABLE_GCS)
+
+
+def _validate(model: type[_Model], body: Any, at: yamlpos.Path, where: _Located,
+              problems: list[SpecProblem]) -> Any:
+    try:
+        return model.model_validate(body)
+    except ValidationError as exc:
+        fields = list(model.model_fields)
+        for error in exc.errors():
+            loc = (*at, *error["loc"])
+            problems.append(where.problem(loc, _explain(error, fields),
+                                          key=error["type"] == "extra_forbidden"))
+        return None
+
+
+def _explain(error: Mapping[str, Any], fields: list[str]) -> str:
+    """Turn one pydantic error into 'what was expected, what was found'."""
+    kind, loc, found = error["type"], error["loc"], error.get("input")
+    name = str(loc[-1]) if loc else "value"
+    if kind == "extra_forbidden":
+        close = difflib.get_close_matches(name, fields, n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        return f"unknown key '{name}'; {hint}expected one of {', '.join(fields)}"
+    if kind == "missing":
+        return f"missing required key '{name}'"  # the location names the dataset
+    if kind == "value_error":
+        return f"{name}: {error['msg'].removeprefix('Value error, ')}"
+    expected = _EXPECTED.get(kind, error["msg"].lower())
+    return f"{name}: expected {expected}, found {_kind(found)}"
+
+
+_EXPECTED = {
+    "string_type": "a string", "int_type": "a whole number", "int_parsing": "a whole number",
+    "float_type": "a number", "float_parsing": "a number", "bool_type": "true or false",
+    "bool_parsing": "true or false", "list_type": "a list", "tuple_type": "a list",
+    "dict_type": "a mapping", "model_type": "a mapping", "date_type": "a date (YYYY-MM-DD)",
+    "date_parsing": "a date (YYYY-MM-DD)", "date_from_datetime_parsing": "a date (YYYY-MM-DD)",
+    "too_short": "at least one entry", "too_long": "exactly four numbers [west, south, east, "
+    "north]", "string_pattern_mismatch": "a value of the right form",
+    "greater_than": "a positive number", "literal_error": "the source's name",
+}
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    if isinstance(value, bool):
+        return f"{str(value).lower()}"
+    if isinstance(value, str):
+        return f"'{value}'" if len(value) < 60 else "a long string"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return f"a list of {len(value)}"
+    return type(value).__name__
+
+
+def _check_keys(doc: dict[str, Any], allowed: Sequence[str], at: yamlpos.Path,
+                where: _Located, problems: list[SpecProblem]) -> None:
+    for key in doc:
+        if key not in allowed:
+            close = difflib.get_close_matches(str(key), allowed, n=1)
+            hint = f"did you mean '{close[0]}'? " if close else ""
+            problems.append(where.problem((*at, key), f"unknown key '{key}'; {hint}expected "
+                                                      f"one of {', '.join(allowed)}", key=True))
+
+
+def _origin(where: _Located, at: yamlpos.Path) -> str:
+    line, _ = where.located.where(at, key=True)
+    return f"{where.path}:{line}"
+
+
+def _format(value: str) -> str | None:
+    lowered = {f.lower(): f for f in clms_rules.FORMATS}
+    return lowered.get(value.strip().lower().replace("geotif", "geotiff").replace(
+        "geotifff", "geotiff"))
+
+
+def _crs(value: str) -> str:
+    text = value.strip().upper().replace(" ", "")
+    return f"EPSG:{text}" if text.isdigit() else text
+
+
+def _number(value: float) -> float:
+    """One form for equal numbers: 112, 112.0 and 1.12e2 all become 112.0."""
+    return float(round(float(value), 9)) + 0.0
+
+
+def canonical(model: _Model, region: str | None, regions: Mapping[str, RegionDef]) -> dict[str, Any]:
+    """The canonical request of one item: what the server is asked, normalised."""
+    if isinstance(model, ClmsSpec):
+        ref = next({k: getattr(model, k)} for k in ("uid", "dataset", "title") if getattr(model, k))
+        if "uid" in ref:
+            ref = {"uid": ref["uid"].lower()}
+        area: dict[str, Any] | None = None
+        if region is not None:
+            if region in regions:
+                area = {"bbox": [_number(v) for v in regions[region].bbox]}
+            else:
+                area = {"nuts": region.upper()}
+        download = None if model.download is None else {
+            "name": model.download.name.strip(),
+            "collection": None if model.download.collection is None
+            else model.download.collection.strip()}
+        is_file = model.file is not None
+        return {
+            "source": "clms", "ref": ref, "file": model.file, "download": download,
+            "layer": model.layer, "format": None if model.format is None else _format(model.format),
+            "crs": None if is_file else _crs(model.crs or "EPSG:4326"), "area": area,
+            "time": None if model.time is None else {
+                "start": model.time.start.isoformat(), "end": model.time.end.isoformat()},
+        }
+    if isinstance(model, CedaSpec):
+        return {"source": "ceda", "path": "/" + model.path.strip("/"),
+                "files": sorted(set(model.files))}
+    if isinstance(model, ZenodoSpec):
+        return {"source": "zenodo", "record": model.record,
+                "files": None if model.files is None else sorted(set(model.files))}
+    assert isinstance(model, HttpSpec)
+    return {"source": "http", "url": model.url,
+            "sha256": None if model.sha256 is None else model.sha256.lower()}
+
+
+def item_key(request: Mapping[str, Any]) -> str:
+    """The hash of a canonical request: an item's identity in the ledger."""
+    text = json.dumps(request, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def expand(name: str, model: _Model, regions: Mapping[str, RegionDef],
+           origin: str = "") -> list[Item]:
+    """The items of one dataset: one per region, or one when it has none."""
+    labels: list[str | None] = [None]
+    if isinstance(model, ClmsSpec) and model.regions:
+        labels = [r if r in regions else r.upper() for r in model.regions]
+    items = []
+    for label in labels:
+        request = canonical(model, label, regions)
+        options: dict[str, Any] = {"extract": model.extract,  # type: ignore[attr-defined]
+                                   "keep_archive": model.keep_archive}  # type: ignore[attr-defined]
+        if isinstance(model, HttpSpec) and model.filename:
+            options["filename"] = model.filename
+        items.append(Item(key=item_key(request), dataset=name, region=label,
+                          source=Source(request["source"]), request=request,
+                          options=options, origin=origin))
+    return items
