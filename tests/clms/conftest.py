@@ -1,0 +1,54 @@
+"""Fixtures for the CLMS client: service keys on disk, and a client on the emulator."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+KeyWriter = Callable[..., Path]
+
+
+@pytest.fixture(scope="session")
+def rsa_pem() -> str:
+    """A 2048-bit RSA private key in the TraditionalOpenSSL PEM CLMS issues."""
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()
+
+
+@pytest.fixture
+def key_dict(rsa_pem: str) -> dict[str, Any]:
+    """A well-formed service key document (not registered anywhere)."""
+    return {
+        "client_id": "36cf0c684995c843b580f3110eb29765",
+        "ip_range": None,
+        "issued": "2022-01-24T14:32:24.148197",
+        "key_id": "edbb14448a3349ba51b83333c4ef51275ac11ced",
+        "private_key": rsa_pem,
+        "title": "test key",
+        "token_uri": "http://127.0.0.1:9/@@oauth2-token",
+        "user_id": "n00015mf",
+    }
+
+
+@pytest.fixture
+def write_key(tmp_path: Path) -> KeyWriter:
+    """Write a key document (dict or raw text) to a file with the given mode."""
+
+    def write(data: dict[str, Any] | str, mode: int = 0o600, name: str = "key.json") -> Path:
+        path = tmp_path / name
+        path.write_text(data if isinstance(data, str) else json.dumps(data))
+        os.chmod(path, mode)
+        return path
+
+    return write
