@@ -142,6 +142,7 @@ class Http:
         self.requests_made = 0
         self._local = threading.local()
         self._count_lock = threading.Lock()
+        self._not_before: dict[str, float] = {}  # per host, from X-RateLimit-* headers
 
     @property
     def session(self) -> requests.Session:
@@ -209,7 +210,10 @@ class Http:
         policy = self.policy
         kwargs.setdefault("timeout", (policy.connect_timeout, policy.read_timeout))
         last = "no answer"
+        last_status: int | None = None
+        host = urlsplit(url).netloc
         for attempt in range(1, policy.attempts + 1):
+            self._wait_for_quota(host)
             try:
                 with self._count_lock:
                     self.requests_made += 1
@@ -224,12 +228,16 @@ class Http:
                     ) from exc
                 delay = policy.backoff(attempt, self.rng)
             else:
+                self._note_quota(host, response)
                 if response.status_code not in retry_on:
                     return response
                 if response.status_code != 429 and not idempotent:
                     return response
                 last = describe(response)
+                last_status = response.status_code
                 wait = retry_after(response.headers.get("Retry-After"), self.now())
+                if wait is None and response.status_code == 429:
+                    wait = self._quota_wait(host)
                 if wait is not None and wait > policy.max_retry_after:
                     raise RemoteError(
                         f"{method} {_strip_query(url)}: server asks to wait {wait:.0f} s "
@@ -247,8 +255,30 @@ class Http:
             f"{method} {_strip_query(url)} failed after {policy.attempts} attempts; "
             f"last answer: {last}",
             url=url,
+            status=last_status,
             hint="the service may be down; try again later",
         )
+
+    def _note_quota(self, host: str, response: requests.Response) -> None:
+        """Remember when an exhausted rate-limit window (``X-RateLimit-*``) reopens."""
+        remaining = response.headers.get("X-RateLimit-Remaining", "").strip()
+        reset = _rate_limit_reset(response.headers.get("X-RateLimit-Reset"), self.now())
+        if remaining.isdigit() and int(remaining) == 0 and reset is not None:
+            with self._count_lock:
+                self._not_before[host] = reset
+
+    def _quota_wait(self, host: str) -> float | None:
+        with self._count_lock:
+            until = self._not_before.get(host)
+        return None if until is None else max(0.0, until - self.now())
+
+    def _wait_for_quota(self, host: str) -> None:
+        """Sleep until the host's rate-limit window reopens, if it is known to be closed."""
+        wait = self._quota_wait(host)
+        if wait:
+            self.sleep(min(wait, self.policy.max_retry_after))
+        with self._count_lock:
+            self._not_before.pop(host, None)
 
     def get_json(self, url: str, **kwargs: Any) -> Any:
         """GET a JSON document; a non-200 answer or a non-JSON body is a RemoteError."""
@@ -299,6 +329,15 @@ def json_body(response: requests.Response, *, expect: Iterable[int] = (200,)) ->
             url=response.url,
             status=response.status_code,
         ) from exc
+
+
+def _rate_limit_reset(value: str | None, now: float) -> float | None:
+    """When a rate-limit window reopens: Zenodo sends epoch seconds, others a delta."""
+    if not value or not value.strip().isdigit():
+        return None
+    number = float(value.strip())
+    # Anything before 2001 cannot be an epoch time from a live server; read it as a delta.
+    return number if number > 1e9 else now + number
 
 
 def _failed_to_connect(exc: requests.exceptions.RequestException) -> bool:

@@ -1,0 +1,498 @@
+"""The download core every source uses: stream, resume, verify, place atomically.
+
+A download streams into ``<target>.part`` while sha256 and md5 are computed on
+the fly; a small sidecar ``<target>.part.json`` keeps the URL and validators
+(ETag, Last-Modified) so that a later process resumes with ``Range`` and
+``If-Range``. Nothing reaches ``target`` before the size and every checksum the
+source offers match; a mismatch removes the partial file.
+
+Before a byte is written the answer must be a 200 or a 206 from the expected
+offset, must not be an HTML page, and must start with the magic bytes of the
+file's kind, so an error page is never saved as data.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+from urllib.parse import urlsplit
+
+import requests
+
+from fetcher.errors import FetcherError, IntegrityError, RemoteError
+from fetcher.net import Http, describe
+from fetcher.store import CHUNK, Hasher, discard, finalize, hash_file, part_path, sidecar_path
+from fetcher.types import LocalFile, RemoteFile
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int | None], None]
+ManyProgress = Callable[[RemoteFile, int, int | None], None]
+
+HEAD_BYTES = 64
+MAGIC: dict[str, tuple[bytes, ...]] = {
+    "zip": (b"PK\x03\x04", b"PK\x05\x06"),
+    "tiff": (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"),  # classic and BigTIFF
+    "netcdf": (b"CDF\x01", b"CDF\x02", b"\x89HDF"),
+}
+KIND_BY_SUFFIX = {".zip": "zip", ".tif": "tiff", ".tiff": "tiff", ".nc": "netcdf",
+                  ".nc4": "netcdf"}
+
+
+def kind_for_name(name: str) -> str | None:
+    """The magic-byte kind a file name implies (``None`` when it implies none)."""
+    return KIND_BY_SUFFIX.get(Path(name).suffix.lower())
+
+
+def looks_like_html(head: bytes) -> bool:
+    """True when a body starts like an HTML page (what error pages are)."""
+    start = head.lstrip().lower()
+    return start.startswith((b"<!doctype html", b"<html", b"<head", b"<body"))
+
+
+def magic_problem(head: bytes, kind: str | None) -> str | None:
+    """Why ``head`` cannot start a file of ``kind``, or None when it can."""
+    if looks_like_html(head):
+        return "an HTML page"
+    if kind is None or head.startswith(MAGIC.get(kind, (b"",))):
+        return None
+    return f"not a {kind} file (starts with {head[:8]!r})"
+
+
+@dataclass(frozen=True)
+class ContentRange:
+    """A parsed ``Content-Range``: ``bytes start-end/total``, or ``bytes */total``."""
+
+    start: int | None
+    end: int | None
+    total: int | None
+
+
+def parse_content_range(value: str | None) -> ContentRange | None:
+    """Parse a ``Content-Range`` header; None when absent or malformed."""
+    if not value:
+        return None
+    unit, _, spec = value.strip().partition(" ")
+    span, _, total_text = spec.partition("/")
+    if unit.lower() != "bytes" or not total_text:
+        return None
+    total = int(total_text) if total_text.isdigit() else None
+    if total_text != "*" and total is None:
+        return None
+    if span == "*":
+        return ContentRange(None, None, total)
+    first, _, last = span.partition("-")
+    if not (first.isdigit() and last.isdigit()) or int(last) < int(first):
+        return None
+    return ContentRange(int(first), int(last), total)
+
+
+class _Broken(Exception):
+    """The transfer stopped early in a way a new attempt may cure."""
+
+
+class _NotYet(Exception):
+    """A status the caller said may clear up with time (CLMS's 403 after finishing)."""
+
+    def __init__(self, answer: str, status: int) -> None:
+        super().__init__(answer)
+        self.status = status
+
+
+class _Transfer:
+    """The state of one download: the ``.part`` file, its hashes and validators."""
+
+    def __init__(self, http: Http, remote: RemoteFile, target: Path,
+                 progress: Progress | None) -> None:
+        self.http = http
+        self.remote = remote
+        self.target = target
+        self.part = part_path(target)
+        self.sidecar = sidecar_path(target)
+        self.progress = progress
+        self.hasher = Hasher()
+        self.offset = 0
+        self.etag: str | None = None
+        self.last_modified: str | None = None
+        self.total: int | None = remote.size
+        self.checked_head = False
+
+    # --- the .part file across restarts ---------------------------------------
+
+    def load(self) -> None:
+        """Adopt a ``.part`` left by an earlier run, if its sidecar vouches for it."""
+        saved = self._read_sidecar() or {}
+        if saved.get("url") != self.remote.url or not self.part.is_file():
+            self.restart()
+            return
+        self.etag, self.last_modified = saved.get("etag"), saved.get("last_modified")
+        size = self.part.stat().st_size
+        with open(self.part, "rb") as handle:
+            head = handle.read(HEAD_BYTES)
+        # A prefix too short to judge its magic bytes is not worth keeping.
+        too_short = size < HEAD_BYTES and size != self.total
+        if (not self._can_resume() or too_short or magic_problem(head, self.remote.kind)
+                or (self.total is not None and size > self.total)):
+            self.restart()
+            return
+        hash_file(self.part, self.hasher)  # the one re-read: the prefix, once
+        self.offset = size
+        self.checked_head = True
+        log.info("resuming %s from byte %d", self.target.name, self.offset)
+
+    def _validator(self) -> str | None:
+        """What ``If-Range`` may carry: a strong ETag, else Last-Modified."""
+        strong = self.etag if self.etag and not self.etag.startswith("W/") else None
+        return strong or self.last_modified
+
+    def _can_resume(self) -> bool:
+        # Without a validator a resumed body might belong to another version of the
+        # file; only a checksum to verify against makes that risk acceptable.
+        return bool(self._validator() or self.remote.md5 or self.remote.sha256)
+
+    def _read_sidecar(self) -> dict[str, str] | None:
+        try:
+            data = json.loads(self.sidecar.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        return data if isinstance(data, dict) else None
+
+    def _write_sidecar(self) -> None:
+        data = {"url": self.remote.url, "etag": self.etag, "last_modified": self.last_modified}
+        self.sidecar.write_text(json.dumps(data), encoding="utf-8")
+
+    def restart(self) -> None:
+        """Forget every byte received so far."""
+        discard(self.part, self.sidecar)
+        self.hasher = Hasher()
+        self.offset = 0
+        self.etag = self.last_modified = None
+        self.checked_head = False
+
+    # --- one attempt ------------------------------------------------------------
+
+    def headers(self) -> dict[str, str]:
+        """Request headers: identity encoding, and a conditional range when resuming."""
+        headers = {"Accept-Encoding": "identity"}
+        if self.offset and not self._can_resume():
+            self.restart()
+        if self.offset:
+            headers["Range"] = f"bytes={self.offset}-"
+            validator = self._validator()
+            if validator:
+                headers["If-Range"] = validator
+        return headers
+
+    def attempt(self, extra_statuses: frozenset[int]) -> None:
+        """Send one GET and stream its body; return when the body is complete."""
+        response = self.http.request("GET", self.remote.url, headers=self.headers(),
+                                     stream=True)
+        with response:
+            status = response.status_code
+            if status == 416:
+                self._on_416(response)
+                return
+            if status in extra_statuses:
+                raise _NotYet(describe(response), status)
+            if status not in (200, 206):
+                raise RemoteError(
+                    f"GET {_plain(self.remote.url)}: unexpected answer {describe(response)}",
+                    url=self.remote.url, status=status,
+                    hint="check the URL; the file may have moved or need other access")
+            self._refuse_html_type(response)
+            end = self._on_206(response) if status == 206 else self._on_200(response)
+            self._stream(response, end)
+
+    def _on_416(self, response: requests.Response) -> None:
+        cr = parse_content_range(response.headers.get("Content-Range"))
+        if self.offset and cr is not None and cr.total == self.offset:
+            log.info("%s: the .part already holds all %d bytes", self.target.name, self.offset)
+            self.total = cr.total
+            return
+        self.restart()
+        raise _Broken(f"range refused ({describe(response)}); starting over")
+
+    def _on_206(self, response: requests.Response) -> int | None:
+        cr = parse_content_range(response.headers.get("Content-Range"))
+        if cr is None or cr.start != self.offset:
+            self.restart()
+            raise _Broken(f"206 with Content-Range {response.headers.get('Content-Range')!r}, "
+                          f"expected bytes {self.offset}-; starting over")
+        log.info("%s: 206 from byte %d", self.target.name, self.offset)
+        self._check_total(cr.total)
+        return None if cr.end is None else cr.end + 1
+
+    def _on_200(self, response: requests.Response) -> int | None:
+        if self.offset:
+            log.info("%s: the server sent the whole file (200); starting over",
+                     self.target.name)
+            self.restart()
+        self.etag = response.headers.get("ETag")
+        self.last_modified = response.headers.get("Last-Modified")
+        self._write_sidecar()
+        length = response.headers.get("Content-Length", "")
+        encoded = response.headers.get("Content-Encoding", "identity") != "identity"
+        end = int(length) if length.isdigit() and not encoded else None
+        self._check_total(end)
+        return end
+
+    def _check_total(self, total: int | None) -> None:
+        expected = self.remote.size
+        if expected is not None and total is not None and total != expected:
+            self.restart()
+            raise IntegrityError(
+                f"{self.target.name}: the server offers {total} bytes, the listing says "
+                f"{expected} (from {_plain(self.remote.url)})",
+                path=str(self.target), url=self.remote.url,
+                hint="the remote file changed; run sync again to refresh the listing")
+        self.total = total if total is not None else self.total
+
+    def _refuse_html_type(self, response: requests.Response) -> None:
+        content_type = response.headers.get("Content-Type", "").lower()
+        if content_type.startswith(("text/html", "application/xhtml")):
+            raise RemoteError(
+                f"GET {_plain(self.remote.url)}: expected {self.remote.kind or 'a file'}, "
+                f"got an HTML page (HTTP {response.status_code})",
+                url=self.remote.url, status=response.status_code,
+                hint="the service may be down or behind a login page")
+
+    def _stream(self, response: requests.Response, end: int | None) -> None:
+        pending = b""
+        with open(self.part, "ab") as out:
+            try:
+                for chunk in response.iter_content(CHUNK):
+                    if not self.checked_head:
+                        pending += chunk
+                        if self.offset + len(pending) < HEAD_BYTES:
+                            continue
+                        chunk, pending = pending, b""
+                        self._check_head(chunk, response)
+                    self._write(out, chunk)
+            except requests.exceptions.RequestException as exc:
+                raise _Broken(f"the body broke off at byte {self.offset} "
+                              f"({type(exc).__name__})") from exc
+            if pending:
+                self._check_head(pending, response)
+                self._write(out, pending)
+        if end is not None and self.offset < end:
+            raise _Broken(f"short body: got {self.offset} of {end} bytes")
+
+    def _check_head(self, head: bytes, response: requests.Response) -> None:
+        problem = magic_problem(head, self.remote.kind)
+        if problem is not None:
+            self.restart()
+            raise RemoteError(
+                f"GET {_plain(self.remote.url)}: the body is {problem}, "
+                f"not the expected {self.remote.kind or 'data'}; nothing was saved",
+                url=self.remote.url, status=response.status_code,
+                hint="the service may be down or behind a login page")
+        self.checked_head = True
+
+    def _write(self, out: IO[bytes], chunk: bytes) -> None:
+        if not chunk:
+            return
+        out.write(chunk)
+        self.hasher.update(chunk)
+        self.offset += len(chunk)
+        if self.progress is not None:
+            self.progress(self.offset, self.total)
+
+    # --- verification and placement ---------------------------------------------
+
+    def verify(self) -> None:
+        """Compare size and checksums with the source's; remove the part on mismatch."""
+        remote = self.remote
+        checks = [("size", str(remote.size) if remote.size is not None else None,
+                   str(self.hasher.size)),
+                  ("md5", remote.md5, self.hasher.md5),
+                  ("sha256", remote.sha256, self.hasher.sha256)]
+        for what, expected, found in checks:
+            if expected is not None and expected.lower() != (found or "").lower():
+                self.restart()
+                raise IntegrityError(
+                    f"{what} of {self.target.name} downloaded from "
+                    f"{_plain(remote.url)} does not match: expected {expected}, "
+                    f"found {found}; the partial file was removed",
+                    path=str(self.target), url=remote.url,
+                    hint="run sync again; if it fails again the remote file or its recorded "
+                         "checksum changed")
+
+    def place(self) -> LocalFile:
+        """Rename the verified part into place and describe the result."""
+        finalize(self.part, self.target)
+        discard(self.sidecar)
+        stat = self.target.stat()
+        return LocalFile(path=str(self.target), size=self.hasher.size,
+                         sha256=self.hasher.sha256, mtime_ns=stat.st_mtime_ns,
+                         md5=self.hasher.md5, etag=self.etag,
+                         last_modified=self.last_modified, url=self.remote.url)
+
+
+def fetch(
+    http: Http,
+    remote: RemoteFile,
+    target: Path,
+    *,
+    progress: Progress | None = None,
+    extra_retry_statuses: Iterable[int] = (),
+    retry_window: float = 0.0,
+) -> LocalFile:
+    """Download ``remote`` to ``target``, resuming, verifying and renaming atomically.
+
+    Args:
+        http: The network seam (its policy bounds the attempts, its sleep and
+            clock time the back-off).
+        remote: What to fetch and what it must hash to.
+        target: Final path; ``target.part`` and ``target.part.json`` sit beside it
+            until the file is verified. An existing ``target`` is replaced.
+        progress: Called with (bytes so far, total or None) after every chunk.
+        extra_retry_statuses: Statuses retried with back-off while ``retry_window``
+            lasts (CLMS's download host answers 403/404 for a while after a task ends).
+        retry_window: Seconds, by ``http.now``, during which those statuses are retried.
+
+    Returns:
+        The placed file, with its size, hashes, validators and URL.
+
+    Raises:
+        RemoteError: a refused or broken answer, an HTML page, wrong magic bytes, or
+            a transfer that kept breaking off without progress.
+        IntegrityError: size or checksum mismatch; the partial file is removed.
+        OfflineError: under ``--offline``.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    transfer = _Transfer(http, remote, target, progress)
+    transfer.load()
+    _run(transfer, frozenset(extra_retry_statuses), retry_window)
+    transfer.verify()
+    return transfer.place()
+
+
+def _run(transfer: _Transfer, extra: frozenset[int], window: float) -> None:
+    """Attempt until the body is whole; broken attempts resume, stalls are bounded."""
+    http = transfer.http
+    started = http.now()
+    stalls = waits = 0
+    while True:
+        before = transfer.offset
+        try:
+            transfer.attempt(extra)
+            return
+        except _Broken as exc:
+            stalls = 0 if transfer.offset > before else stalls + 1
+            log.info("%s: %s", transfer.target.name, exc)
+            if stalls >= http.policy.attempts:
+                raise RemoteError(
+                    f"GET {_plain(transfer.remote.url)} failed {stalls} times in a row "
+                    f"without progress; last: {exc}", url=transfer.remote.url,
+                    hint=f"run sync again; it resumes from byte {transfer.offset}") from exc
+            http.sleep(http.policy.backoff(max(stalls, 1), http.rng))
+        except _NotYet as exc:
+            waits += 1
+            if http.now() - started >= window:
+                raise RemoteError(
+                    f"GET {_plain(transfer.remote.url)}: still {exc} after "
+                    f"{http.now() - started:.0f} s of retrying", url=transfer.remote.url,
+                    status=exc.status, hint="the file is not ready; run sync again later"
+                ) from exc
+            http.sleep(http.policy.backoff(waits, http.rng))
+
+
+def fetch_many(
+    http: Http,
+    jobs: Sequence[tuple[RemoteFile, Path]],
+    *,
+    workers: int = 4,
+    per_host: int = 2,
+    progress: ManyProgress | None = None,
+) -> list[LocalFile | FetcherError]:
+    """Download several files in parallel, at most ``per_host`` at once from one host.
+
+    Args:
+        http: The network seam, shared by the worker threads.
+        jobs: (what, where) pairs; targets must differ.
+        workers: Parallel downloads overall (``--jobs``).
+        per_host: Parallel downloads from any one host.
+        progress: Called with (file, bytes so far, total or None).
+
+    Returns:
+        One result per job, in input order: the placed file, or the error that
+        stopped it. One failure does not stop the others.
+    """
+    results: list[LocalFile | FetcherError | None] = [None] * len(jobs)
+    queue = _HostQueue([_host(remote.url) for remote, _ in jobs], per_host)
+
+    def work() -> None:
+        try:
+            while (index := queue.take()) is not None:
+                try:
+                    results[index] = _fetch_one(http, *jobs[index], progress)
+                finally:
+                    queue.release(index)
+        finally:
+            http.close()  # each thread's own session
+
+    threads = [threading.Thread(target=work, name=f"fetch-{n}", daemon=True)
+               for n in range(max(1, min(workers, len(jobs))))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return [r if r is not None else FetcherError("download did not run") for r in results]
+
+
+def _fetch_one(http: Http, remote: RemoteFile, target: Path,
+               progress: ManyProgress | None) -> LocalFile | FetcherError:
+    def report(done: int, total: int | None) -> None:
+        if progress is not None:
+            progress(remote, done, total)
+
+    try:
+        return fetch(http, remote, target, progress=report)
+    except FetcherError as exc:
+        return exc
+    except OSError as exc:
+        return FetcherError(f"cannot write {target}: {exc.strerror or exc}",
+                            hint="check free space and permissions in the data dir")
+
+
+class _HostQueue:
+    """Hands out job indexes in order, skipping hosts already at their limit."""
+
+    def __init__(self, hosts: list[str], per_host: int) -> None:
+        self.hosts = hosts
+        self.per_host = max(1, per_host)
+        self.pending = list(range(len(hosts)))
+        self.active: Counter[str] = Counter()
+        self.cond = threading.Condition()
+
+    def take(self) -> int | None:
+        with self.cond:
+            while self.pending:
+                for position, index in enumerate(self.pending):
+                    if self.active[self.hosts[index]] < self.per_host:
+                        del self.pending[position]
+                        self.active[self.hosts[index]] += 1
+                        return index
+                self.cond.wait()
+            return None
+
+    def release(self, index: int) -> None:
+        with self.cond:
+            self.active[self.hosts[index]] -= 1
+            self.cond.notify_all()
+
+
+def _host(url: str) -> str:
+    return urlsplit(url).netloc.lower()
+
+
+def _plain(url: str) -> str:
+    """The URL without its query, which may hold signed tokens."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}{parts.path}"
