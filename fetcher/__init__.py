@@ -1,9 +1,31 @@
 """fetcher: keep a folder of geospatial data in the state that YAML specs describe.
 
-The public library API is re-exported here lazily, so that ``import fetcher`` and
-``fetcher --help`` stay fast.
+The library API (``plan_specs``, ``sync``, ``status``, ...) is re-exported here
+lazily, so that ``import fetcher`` and ``fetcher --help`` stay fast.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 __version__ = "0.1.0"
+
+_API = {
+    "plan_specs": "fetcher.ops",
+    "read_snapshot": "fetcher.ops",
+    "load_specs": "fetcher.spec",
+    "Settings": "fetcher.config",
+    "Ledger": "fetcher.ledger",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        import importlib
+
+        return getattr(importlib.import_module(_API[name]), name)
+    raise AttributeError(f"module 'fetcher' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return [*globals(), *_API]

@@ -1,0 +1,198 @@
+"""The command line: parse, call one library function, render. Typer lives here only.
+
+One handler turns a ``FetcherError`` into ``error: ...`` on stderr and its exit
+code; anything else is a bug and keeps its traceback (without local variables,
+which may hold keys).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, NoReturn, Optional
+
+import typer
+from typer.exceptions import TyperException
+
+from fetcher.errors import FetcherError, UsageError
+
+app = typer.Typer(
+    name="fetcher",
+    help="Keep a folder of CLMS, CEDA, Zenodo and HTTP data in the state YAML specs describe.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,
+)
+db_app = typer.Typer(help="Ledger maintenance.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+Paths = Annotated[Optional[list[Path]], typer.Argument(  # noqa: UP045 (typer reads it)
+    help="Spec files or folders of *.yaml specs [default: specs/].", show_default=False)]
+Db = Annotated[Optional[str], typer.Option(  # noqa: UP045
+    "--db", help="Ledger path or SQLAlchemy URL [env: FETCHER_DB; default: .fetcher/ledger.db].",
+    show_default=False)]
+DataDir = Annotated[Optional[Path], typer.Option(  # noqa: UP045
+    "--data-dir", help="Data folder [env: FETCHER_DATA_DIR; default: data].", show_default=False)]
+Json = Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")]
+Offline = Annotated[bool, typer.Option("--offline", help="Never touch the network.")]
+
+
+def _settings(db: str | None, data_dir: Path | None) -> object:
+    from fetcher.config import Settings
+
+    return Settings.from_env(db=db, data_dir=data_dir)
+
+
+def _paths(paths: list[Path] | None) -> list[Path]:
+    return paths or [Path("specs")]
+
+
+def _later(command: str, issue: str) -> NoReturn:
+    raise UsageError(f"`fetcher {command}` is not available in this version yet",
+                     hint=f"it arrives with {issue}; see CHANGELOG.md")
+
+
+@app.command()
+def plan(paths: Paths = None, json: Json = False, db: Db = None, data_dir: DataDir = None,
+         offline: Offline = False) -> None:
+    """Show what `sync` would do, item by item, without touching the network."""
+    from fetcher import ops, render
+
+    _, result = ops.plan_specs(_paths(paths), _settings(db, data_dir))  # type: ignore[arg-type]
+    if json:
+        render.dump_json(result.to_json())
+        return
+    rows = [(s.label, s.action.value, s.task_id or "-",
+             s.reason + (f" [held: {s.held}]" if s.held else "")) for s in result.steps]
+    render.table(("ITEM", "ACTION", "TASK", "WHY"), rows)
+    counts = ", ".join(f"{n} {a}" for a, n in sorted(result.count().items()))
+    print(f"\n{len(result.steps)} item(s): {counts}")
+
+
+@app.command()
+def sync(
+    paths: Paths = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan only.")] = False,
+    no_wait: Annotated[bool, typer.Option("--no-wait",
+                                          help="Submit and return; a later sync picks up.")] = False,
+    timeout: Annotated[Optional[float], typer.Option(  # noqa: UP045
+        "--timeout", help="Stop waiting for tasks after S seconds.", show_default=False)] = None,
+    jobs: Annotated[int, typer.Option("--jobs", min=1, max=64,
+                                      help="Parallel downloads.")] = 4,
+    offline: Offline = False,
+    frozen: Annotated[bool, typer.Option("--frozen",
+                                         help="Use fetcher.lock's ids; fail on any difference."
+                                         )] = False,
+    json: Json = False,
+    db: Db = None,
+    data_dir: DataDir = None,
+) -> None:
+    """Reconcile: resolve, submit what is missing, poll, download, verify, extract."""
+    if dry_run:
+        plan(paths, json=json, db=db, data_dir=data_dir, offline=offline)
+        return
+    _later("sync", "the CLMS end-to-end work (issue 4)")
+
+
+@app.command()
+def status(paths: Paths = None, json: Json = False,
+           check: Annotated[bool, typer.Option("--check", help="Exit 1 unless every item is "
+                                               "complete and its files match.")] = False,
+           verify: Annotated[bool, typer.Option("--verify", help="With --check: re-hash files."
+                                                )] = False,
+           offline: Offline = False, db: Db = None, data_dir: DataDir = None) -> None:
+    """Every item: state, task and server status, files, sizes, age."""
+    _later("status", "the operations work (issue 6)")
+
+
+@app.command()
+def verify(paths: Paths = None, json: Json = False, offline: Offline = False, db: Db = None,
+           data_dir: DataDir = None) -> None:
+    """Re-hash every recorded file; report missing and changed ones."""
+    _later("verify", "the operations work (issue 6)")
+
+
+@app.command()
+def lock(paths: Paths = None, db: Db = None, data_dir: DataDir = None) -> None:
+    """Write fetcher.lock beside the specs: per item its ids, files, sizes and sha256."""
+    _later("lock", "the operations work (issue 6)")
+
+
+@app.command()
+def cancel(items: Annotated[list[str], typer.Argument(help="Item labels (dataset/region) or keys.")],
+           db: Db = None) -> None:
+    """Cancel the server tasks of the given items."""
+    _later("cancel", "the operations work (issue 6)")
+
+
+@app.command()
+def gc(paths: Paths = None,
+       dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would go.")] = False,
+       db: Db = None, data_dir: DataDir = None) -> None:
+    """Remove orphans: items no spec names any more, with their files and server tasks."""
+    _later("gc", "the operations work (issue 6)")
+
+
+@app.command()
+def doctor(db: Db = None) -> None:
+    """Check credentials, token exchange, reachability and the ledger, requesting no data."""
+    _later("doctor", "the operations work (issue 6)")
+
+
+@app.command()
+def demo() -> None:
+    """Run an end-to-end sync against the bundled emulator: no credentials, no network."""
+    _later("demo", "the CLMS end-to-end work (issue 4)")
+
+
+@app.command()
+def emulator() -> None:
+    """Serve the bundled emulator on 127.0.0.1 for manual tests and your own CI."""
+    _later("emulator", "the emulator work (issue 3)")
+
+
+@db_app.command("upgrade")
+def db_upgrade(db: Db = None) -> None:
+    """Migrate the ledger to the current schema (also done whenever it is opened)."""
+    from fetcher.config import Settings
+    from fetcher.ledger import Ledger
+    from fetcher.ledger.db import HEAD, current_revision, redact
+
+    settings = Settings.from_env(db=db)
+    with Ledger.open(settings.db) as ledger:
+        print(f"ledger {redact(ledger.url)} at schema {current_revision(ledger.engine) or HEAD}")
+
+
+def main(argv: list[str] | None = None) -> NoReturn:
+    """Entry point: run the app, map errors to messages and exit codes."""
+    code = run(argv)
+    sys.exit(code)
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Run the CLI and return its exit code (tests call this)."""
+    try:
+        result = app(args=argv, standalone_mode=False, prog_name="fetcher")
+    except FetcherError as exc:
+        _error(exc.message, exc.hint)
+        return exc.exit_code
+    except typer.Abort:
+        _error("interrupted", None)
+        return 130
+    except TyperException as exc:
+        _error(exc.format_message(), "see `fetcher --help`")
+        return 2
+    except KeyboardInterrupt:
+        _error("interrupted; the ledger keeps what was done, run the command again", None)
+        return 130
+    return result if isinstance(result, int) else 0
+
+
+def _error(message: str, hint: str | None) -> None:
+    lines = message.splitlines() or [message]
+    for line in lines:
+        print(f"error: {line}", file=sys.stderr)
+    if hint:
+        print(f"hint: {hint}", file=sys.stderr)

@@ -1,0 +1,53 @@
+"""Settings: where the ledger, the data and the services are.
+
+Each setting comes from a command-line option, else from its environment
+variable, else from its default (DESIGN.md, "Environment").
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+DEFAULTS = {
+    "FETCHER_DB": ".fetcher/ledger.db",
+    "FETCHER_DATA_DIR": "data",
+    "FETCHER_CLMS_KEY": "~/.config/fetcher/clms-service-key.json",
+    "FETCHER_CLMS_URL": "https://land.copernicus.eu/api",
+    "FETCHER_CEDA_URL": "https://dap.ceda.ac.uk",
+    "FETCHER_ZENODO_URL": "https://zenodo.org",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where things are; built once per command."""
+
+    db: str
+    data_dir: Path
+    clms_key: Path
+    clms_url: str
+    ceda_url: str
+    zenodo_url: str
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
+        """Settings from the environment, with non-None ``overrides`` winning."""
+        env = os.environ if environ is None else environ
+
+        def get(name: str) -> str:
+            return env.get(name) or DEFAULTS[name]
+
+        settings = cls(
+            db=get("FETCHER_DB"),
+            data_dir=Path(get("FETCHER_DATA_DIR")),
+            clms_key=Path(get("FETCHER_CLMS_KEY")).expanduser(),
+            clms_url=get("FETCHER_CLMS_URL").rstrip("/"),
+            ceda_url=get("FETCHER_CEDA_URL").rstrip("/"),
+            zenodo_url=get("FETCHER_ZENODO_URL").rstrip("/"),
+        )
+        given = {k: v for k, v in overrides.items() if v is not None}
+        if "data_dir" in given:
+            given["data_dir"] = Path(str(given["data_dir"]))
+        return replace(settings, **given)  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""The reconciler: plan what the specs need, then carry it out."""

@@ -1,0 +1,205 @@
+"""The planner: from what the specs want and what the ledger knows, what to do next.
+
+``plan`` is a pure function of (items, ledger snapshot, files on disk, now): no
+network, no disk, no clock. ``fetcher plan`` prints it; ``sync`` carries it out
+with ``apply``. After a successful apply, planning again gives only up-to-date
+and orphan steps.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from fetcher.types import Action, FileRecord, Item, Snapshot, Source, TaskRecord
+
+RESULT_TTL = 72 * 3600.0
+RETRY_BUDGET = 3
+ALIVE = frozenset({"Queued", "In_progress"})
+FAILED = frozenset({"Finished_nok", "Rejected", "Cancelled"})
+INTENT = "intent"
+
+Disk = Mapping[str, tuple[int, int]]
+"""Recorded paths that exist on disk, with their (size, mtime_ns)."""
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The knobs of planning that are not in the specs."""
+
+    result_ttl: float = RESULT_TTL
+    retry_budget: int = RETRY_BUDGET
+
+
+@dataclass(frozen=True)
+class Step:
+    """What happens to one item next, and why."""
+
+    key: str
+    label: str
+    action: Action
+    reason: str
+    item: Item | None = None
+    task_id: str | None = None
+    held: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """A plain-data view for ``--json``."""
+        return {"key": self.key, "item": self.label, "action": self.action.value,
+                "reason": self.reason, "task_id": self.task_id, "held": self.held,
+                "source": None if self.item is None else self.item.source.value}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Every item's next step, in spec order, orphans last."""
+
+    steps: tuple[Step, ...] = field(default_factory=tuple)
+
+    def count(self) -> dict[str, int]:
+        """How many steps of each action."""
+        counts: dict[str, int] = {}
+        for step in self.steps:
+            counts[step.action.value] = counts.get(step.action.value, 0) + 1
+        return counts
+
+    @property
+    def pending(self) -> list[Step]:
+        """Steps that need work (neither up to date nor orphaned nor held)."""
+        return [s for s in self.steps
+                if s.action not in (Action.UP_TO_DATE, Action.ORPHAN) and not s.held]
+
+    def to_json(self) -> dict[str, Any]:
+        """A plain-data view for ``--json``."""
+        return {"steps": [s.to_json() for s in self.steps], "counts": self.count()}
+
+
+def resolution_key(item: Item) -> str | None:
+    """The ledger key under which the item's catalogue or listing resolution is kept."""
+    request = item.request
+    if item.source is Source.CLMS:
+        basis: Any = {"ref": request["ref"], "download": request.get("download"),
+                      "file": request.get("file")}
+    elif item.source is Source.CEDA:
+        basis = {"path": request["path"]}
+    elif item.source is Source.ZENODO:
+        basis = {"record": request["record"]}
+    else:
+        return None
+    text = json.dumps({"source": item.source.value, **basis}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:20]
+
+
+def plan(items: Sequence[Item], snapshot: Snapshot, disk: Disk, now: float,
+         policy: Policy | None = None) -> Plan:
+    """Decide every item's next step.
+
+    Args:
+        items: The items the specs want, in spec order.
+        snapshot: The ledger's records.
+        disk: Which recorded files exist, with their size and mtime.
+        now: The current time (epoch seconds), for task expiry.
+        policy: Result lifetime and retry budget.
+
+    Returns:
+        One step per item, then one ``orphan`` step per ledger item the specs no
+        longer name.
+    """
+    policy = policy or Policy()
+    wanted = {item.key for item in items}
+    steps = [_step(item, snapshot, disk, now, policy) for item in items]
+    for key, record in snapshot.items.items():
+        if key not in wanted:
+            label = f"{record.dataset}/{record.region}" if record.region else record.dataset
+            steps.append(Step(key, label, Action.ORPHAN,
+                              "in the ledger but no longer in the specs; `fetcher gc` removes it"))
+    return Plan(tuple(steps))
+
+
+def _step(item: Item, snapshot: Snapshot, disk: Disk, now: float, policy: Policy) -> Step:
+    def step(action: Action, reason: str, task: TaskRecord | None = None,
+             held: str | None = None) -> Step:
+        return Step(item.key, item.label, action, reason, item,
+                    None if task is None else task.task_id, held)
+
+    files = snapshot.files.get(item.key, ())
+    task = snapshot.tasks.get(item.key)
+    if files:
+        missing = [f.path for f in files if f.path not in disk]
+        changed = [f.path for f in files if f.path in disk and disk[f.path] != (f.size, f.mtime_ns)]
+        if not missing and not changed:
+            return step(Action.UP_TO_DATE, f"{_count(files)} verified", task)
+        if not missing:
+            return step(Action.VERIFY, f"{changed[0]} changed size or time; re-hashing", task)
+        if _archive_left(files, disk):
+            return step(Action.EXTRACT, "archive downloaded, extracted files missing", task)
+        reason = f"{missing[0]} is missing" + (f" (and {len(missing) - 1} more)"
+                                               if len(missing) > 1 else "")
+        if item.source is not Source.CLMS:
+            return step(Action.DOWNLOAD, reason)
+        if task and task.status == "Finished_ok" and not expired(task, now, policy):
+            return step(Action.DOWNLOAD, f"{reason}; task {task.task_id} still has it", task)
+        return step(Action.RESUBMIT, f"{reason}; the task's result has expired", task)
+    res_key = resolution_key(item)
+    if res_key is not None and res_key not in snapshot.resolutions:
+        what = "catalogue entry" if item.source is Source.CLMS else "file listing"
+        return step(Action.RESOLVE, f"{what} not yet known")
+    if item.source is not Source.CLMS:
+        return step(Action.DOWNLOAD, "not downloaded yet")
+    return _clms_step(item, task, snapshot, now, policy, step)
+
+
+def _clms_step(item: Item, task: TaskRecord | None, snapshot: Snapshot, now: float,
+               policy: Policy, step: Callable[..., Step]) -> Step:
+    if task is None:
+        return step(Action.SUBMIT, "no request made yet")
+    if task.status == INTENT:
+        return step(Action.ADOPT, "a request may have been posted before fetcher "
+                                  "stopped; looking for its task", task)
+    if task.status in FAILED:
+        record = snapshot.items.get(item.key)
+        attempts = record.attempts if record else 0
+        reason = f"task {task.task_id} {task.status}" + (f": {task.message}" if task.message
+                                                         else "")
+        if attempts >= policy.retry_budget:
+            return step(Action.RESUBMIT, reason, task,
+                        held=f"retry budget spent ({attempts}/{policy.retry_budget}); "
+                             "`fetcher sync --retry-failed` tries again")
+        return step(Action.RESUBMIT, reason, task)
+    if task.status == "Finished_ok":
+        if expired(task, now, policy):
+            return step(Action.RESUBMIT, f"task {task.task_id}'s result expired "
+                                         "before it was downloaded", task)
+        return step(Action.DOWNLOAD, f"task {task.task_id} finished", task)
+    return step(Action.WAIT, f"task {task.task_id} is {task.status}", task)
+
+
+def expired(task: TaskRecord, now: float, policy: Policy | None = None) -> bool:
+    """Whether a finished task's result is past its lifetime."""
+    ttl = (policy or Policy()).result_ttl
+    return task.finalized_at is not None and now >= task.finalized_at + ttl
+
+
+def _archive_left(files: Iterable[FileRecord], disk: Disk) -> bool:
+    """Only the kept archive survives: extraction, not download, is what's missing."""
+    present = [f for f in files if f.path in disk]
+    absent = [f for f in files if f.path not in disk]
+    return bool(present) and all(f.role == "archive" for f in present) and all(
+        f.role != "archive" for f in absent)
+
+
+def _count(files: Sequence[FileRecord]) -> str:
+    total = sum(f.size for f in files)
+    return f"{len(files)} file{'s' if len(files) != 1 else ''}, {human_size(total)}"
+
+
+def human_size(size: float) -> str:
+    """1536 -> '1.5 KiB'."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if size < 1024 or unit == "TiB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} TiB"
