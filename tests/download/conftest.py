@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -38,3 +39,31 @@ def http(clock: FakeClock) -> Iterator[Http]:
     client = Http(policy=policy, sleep=clock.sleep, now=clock.time, rng=random.Random(0))
     yield client
     client.close()
+
+
+class FilesHost:
+    """The emulator's plain file host on a loopback socket, with its faults and log."""
+
+    def __init__(self, clock: FakeClock) -> None:
+        from fetcher.emulator.faults import Faults, Recorder
+        from fetcher.emulator.files import FilesApp
+        from fetcher.emulator.server import HostServer
+
+        self.faults = Faults(0, {})
+        self.recorder = Recorder()
+        self.server = HostServer("files", FilesApp(), self.faults, self.recorder, clock.time)
+        self.url = self.server.base_url
+
+    @property
+    def requests(self) -> list[Any]:
+        """The request log: host, method, path, status, range, bytes, fault."""
+        return list(self.recorder.log)
+
+
+@pytest.fixture
+def files(clock: FakeClock) -> Iterator[FilesHost]:
+    """The emulator's files host (``/random/<size>/<name>?seed=N``), running."""
+    host = FilesHost(clock)
+    host.server.start()
+    yield host
+    host.server.stop()
