@@ -6,6 +6,8 @@ the fly; a small sidecar ``<target>.part.json`` keeps the URL and validators
 ``If-Range``. Nothing reaches ``target`` before the size and every checksum the
 source offers match; a mismatch removes the partial file.
 
+``kind_for_name`` is re-exported for the sources.
+
 Before a byte is written the answer must be a 200 or a 206 from the expected
 offset, must not be an HTML page, and must start with the magic bytes of the
 file's kind, so an error page is never saved as data.
@@ -18,7 +20,6 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 from urllib.parse import urlsplit
@@ -26,72 +27,27 @@ from urllib.parse import urlsplit
 import requests
 
 from fetcher.errors import FetcherError, IntegrityError, RemoteError
-from fetcher.net import Http, describe
-from fetcher.store import CHUNK, Hasher, discard, finalize, hash_file, part_path, sidecar_path
+from fetcher.net import Http, describe, parse_content_range
+from fetcher.store import (
+    CHUNK,
+    HEAD_BYTES,
+    Hasher,
+    discard,
+    finalize,
+    hash_file,
+    kind_for_name,
+    magic_problem,
+    part_path,
+    sidecar_path,
+)
 from fetcher.types import LocalFile, RemoteFile
+
+__all__ = ["fetch", "fetch_many", "kind_for_name"]
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int | None], None]
 ManyProgress = Callable[[RemoteFile, int, int | None], None]
-
-HEAD_BYTES = 64
-MAGIC: dict[str, tuple[bytes, ...]] = {
-    "zip": (b"PK\x03\x04", b"PK\x05\x06"),
-    "tiff": (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"),  # classic and BigTIFF
-    "netcdf": (b"CDF\x01", b"CDF\x02", b"\x89HDF"),
-}
-KIND_BY_SUFFIX = {".zip": "zip", ".tif": "tiff", ".tiff": "tiff", ".nc": "netcdf",
-                  ".nc4": "netcdf"}
-
-
-def kind_for_name(name: str) -> str | None:
-    """The magic-byte kind a file name implies (``None`` when it implies none)."""
-    return KIND_BY_SUFFIX.get(Path(name).suffix.lower())
-
-
-def looks_like_html(head: bytes) -> bool:
-    """True when a body starts like an HTML page (what error pages are)."""
-    start = head.lstrip().lower()
-    return start.startswith((b"<!doctype html", b"<html", b"<head", b"<body"))
-
-
-def magic_problem(head: bytes, kind: str | None) -> str | None:
-    """Why ``head`` cannot start a file of ``kind``, or None when it can."""
-    if looks_like_html(head):
-        return "an HTML page"
-    if kind is None or head.startswith(MAGIC.get(kind, (b"",))):
-        return None
-    return f"not a {kind} file (starts with {head[:8]!r})"
-
-
-@dataclass(frozen=True)
-class ContentRange:
-    """A parsed ``Content-Range``: ``bytes start-end/total``, or ``bytes */total``."""
-
-    start: int | None
-    end: int | None
-    total: int | None
-
-
-def parse_content_range(value: str | None) -> ContentRange | None:
-    """Parse a ``Content-Range`` header; None when absent or malformed."""
-    if not value:
-        return None
-    unit, _, spec = value.strip().partition(" ")
-    span, _, total_text = spec.partition("/")
-    if unit.lower() != "bytes" or not total_text:
-        return None
-    total = int(total_text) if total_text.isdigit() else None
-    if total_text != "*" and total is None:
-        return None
-    if span == "*":
-        return ContentRange(None, None, total)
-    first, _, last = span.partition("-")
-    if not (first.isdigit() and last.isdigit()) or int(last) < int(first):
-        return None
-    return ContentRange(int(first), int(last), total)
-
 
 class _Broken(Exception):
     """The transfer stopped early in a way a new attempt may cure."""

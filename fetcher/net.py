@@ -89,6 +89,34 @@ def check_url(url: str) -> None:
     )
 
 
+@dataclass(frozen=True)
+class ContentRange:
+    """A parsed ``Content-Range``: ``bytes start-end/total``, or ``bytes */total``."""
+
+    start: int | None
+    end: int | None
+    total: int | None
+
+
+def parse_content_range(value: str | None) -> ContentRange | None:
+    """Parse a ``Content-Range`` header; None when absent or malformed."""
+    if not value:
+        return None
+    unit, _, spec = value.strip().partition(" ")
+    span, _, total_text = spec.partition("/")
+    if unit.lower() != "bytes" or not total_text:
+        return None
+    total = int(total_text) if total_text.isdigit() else None
+    if total_text != "*" and total is None:
+        return None
+    if span == "*":
+        return ContentRange(None, None, total)
+    first, _, last = span.partition("-")
+    if not (first.isdigit() and last.isdigit()) or int(last) < int(first):
+        return None
+    return ContentRange(int(first), int(last), total)
+
+
 MAX_JSON_BYTES = 256 * 1024 * 1024
 
 

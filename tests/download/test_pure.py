@@ -7,9 +7,9 @@ import random
 
 import pytest
 
-from fetcher.download import ContentRange, kind_for_name, magic_problem, parse_content_range
-from fetcher.net import RetryPolicy, retry_after
+from fetcher.net import ContentRange, RetryPolicy, parse_content_range, retry_after
 from fetcher.sources.web import RemoteState, drifted, remote_file
+from fetcher.store import kind_for_name, magic_problem
 from fetcher.types import LocalFile, RemoteFile
 
 NOW = 1_700_000_000.0
