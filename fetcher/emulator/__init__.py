@@ -1,0 +1,220 @@
+"""A faithful local CLMS, CEDA archive, Zenodo and file server, with faults.
+
+Every test, benchmark and ``fetcher demo`` runs against this emulator on 127.0.0.1 over
+real sockets. It follows the real services as ``clms-api.md`` describes them, not the
+client's convenience. Five hosts, each on its own port:
+
+- **clms**: ``/api`` with ``@@oauth2-token`` (also at ``/@@oauth2-token``), ``@search``,
+  object GETs under ``/api/en/products/...``, ``@datasets_by_uid``, ``@datarequest_post``,
+  ``@datarequest_search``, ``@datarequest_status_get``, ``@datarequest_delete``,
+  ``@format_conversion_table``, ``@projections``, ``@nuts_name``; control endpoints under
+  ``/_emulator/`` (stats, requests, tasks, clock/advance, faults, service-key).
+- **fme**: ``/clmsdatadownload/results/<FMETaskId>.zip``, the results of finished tasks.
+- **ceda**: ``/bodc/gebco/global/gebco_2024/ice_surface_elevation/netcdf?json`` and files.
+- **zenodo**: ``/api/records/3939050`` (current shape), ``/api/records/1000001`` (legacy
+  shape), files at ``/records/<id>/files/<name>``.
+- **files**: ``/random/<size>/<name>?seed=N``, any size, streamed without disk.
+
+All file hosts support HEAD, ``Range`` (206, 416 with ``bytes */size``), strong ETags and
+``If-Range`` with an ETag or a date.
+
+Usage::
+
+    with Emulator(EmulatorConfig(seed=0, fake_clock=True)) as emu:
+        key = emu.service_key(user_id="n00015mf")
+        emu.clock.advance(120)
+        assert emu.stats["posts"] == 0
+
+Configuration (``EmulatorConfig`` fields; also the keys of a YAML/JSON file for
+``fetcher emulator --config``):
+
+- ``seed`` (0): drives task ids, outcomes, result bytes and faults.
+- ``fake_clock`` (false), ``start_time`` (epoch seconds; default now): a fake clock that
+  only ``clock.advance`` moves drives token expiry, the task schedule and result expiry.
+- ``token_lifetime`` (3600): ``expires_in`` of new tokens.
+- ``queued_seconds`` (30), ``in_progress_seconds`` (60): the task schedule;
+  ``schedule``: per-DatasetID ``[queued, in_progress]`` overrides (huge = stuck).
+- ``outcomes``: per-DatasetID ``{status: Finished_nok|Rejected, message}``;
+  ``failure_rate`` / ``rejection_rate`` (0): seeded share of tasks that fail / are rejected.
+- ``result_ttl`` (259200): seconds after FinalizationDateTime before the zip answers 404.
+- ``forbid_after_finish`` (0): seconds of 403 from the download host after Finished_ok.
+- ``cdse_children`` (false): add CDSE child tasks (``QUEUED``, object ``Datasets``) that
+  leak into the unfiltered ``@datarequest_search``.
+- ``timestamp_style`` (aware): ``aware`` (``+00:00``, since 2025-10) or ``naive``.
+- ``catalogue_size`` (60): filler datasets beyond the real ones (benchmarks use 200).
+- ``fme_fails`` (false): FME refuses every task (``ErrorTaskIds``; all failed gives 500).
+- ``zenodo_rate_limit`` (133): API requests per minute before Zenodo answers 429.
+- ``ceda_file_size`` (300000), ``zenodo_file_size`` (200000): sizes of their files.
+- ``faults``: per host (clms, fme, ceda, zenodo, files) rates 0..1 of ``error_500``,
+  ``error_502``, ``error_503``, ``throttle`` (429 with ``Retry-After``: ``retry_after``
+  seconds, or an HTTP date when ``retry_after_http_date``), ``drop`` (connection closed
+  with no answer), ``truncate`` (fewer bytes than Content-Length), ``slow``
+  (``slow_seconds`` delay), ``expire_token`` (a valid token answered as expired).
+  At runtime: ``emu.faults.set(host, **rates)``, ``emu.faults.script(host, *kinds)``
+  (the next requests meet these faults in order), ``emu.faults.clear()``.
+
+Counters (``emu.stats``): token_grants, searches, posts, polls, deletes, downloads,
+bytes, requests. ``emu.requests`` is the request log (no header values are kept).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from fetcher.emulator import catalogue
+from fetcher.emulator.ceda import CedaApp, CedaArchive
+from fetcher.emulator.clms import ClmsApp
+from fetcher.emulator.config import (
+    Clock,
+    EmulatorConfig,
+    FaultRates,
+    Outcome,
+    config_from_dict,
+    config_from_file,
+)
+from fetcher.emulator.control import control
+from fetcher.emulator.faults import Faults, Recorder, RequestRecord
+from fetcher.emulator.files import FilesApp
+from fetcher.emulator.fme import FmeApp
+from fetcher.emulator.server import App, HostServer
+from fetcher.emulator.tasks import TaskStore
+from fetcher.emulator.tokens import TokenAuthority
+from fetcher.emulator.zenodo import ZenodoApp
+
+__all__ = [
+    "Emulator", "EmulatorConfig", "FaultRates", "Outcome", "Urls", "config_from_dict",
+    "config_from_file", "serve",
+]
+
+
+@dataclass(frozen=True)
+class Urls:
+    """Where each emulated service answers."""
+
+    clms: str
+    token_uri: str
+    fme: str
+    ceda: str
+    zenodo: str
+    files: str
+
+
+class Emulator:
+    """The five emulated hosts, their shared state, and the handles tests use."""
+
+    def __init__(self, config: EmulatorConfig | None = None, host: str = "127.0.0.1",
+                 ports: dict[str, int] | None = None) -> None:
+        self.config = config or EmulatorConfig()
+        self.clock = Clock(self.config.fake_clock, self.config.start_time)
+        self.recorder = Recorder()
+        self.faults = Faults(self.config.seed, self.config.faults)
+        self._host = host
+        self._ports = ports or {}
+        self._servers: dict[str, HostServer] = {}
+        self.catalogue = catalogue.build(self.config.catalogue_size)
+        self.authority = TokenAuthority(self.clock, self.config.token_lifetime)
+        self.tasks: TaskStore
+        self.urls: Urls
+
+    def start(self) -> Emulator:
+        """Bind every host and start serving."""
+        fme = self._server("fme", lambda r: self._fme(r))
+        self.tasks = TaskStore(self.config, self.clock, fme.base_url)
+        self._fme = FmeApp(self.config, self.clock, self.tasks)
+        clms_app = ClmsApp(self.config, self.catalogue, self.authority, self.tasks,
+                           self.recorder)
+        clms = self._server("clms", clms_app, lambda r: control(self, r))
+        ceda = self._server("ceda", CedaApp(CedaArchive(self.config.seed,
+                                                        self.config.ceda_file_size)))
+        zenodo = self._server("zenodo", ZenodoApp(self.config.seed, self.config.zenodo_file_size,
+                                                  self.config.zenodo_rate_limit))
+        files = self._server("files", FilesApp())
+        self.urls = Urls(
+            clms=f"{clms.base_url}/api", token_uri=f"{clms.base_url}/api/@@oauth2-token",
+            fme=fme.base_url, ceda=ceda.base_url, zenodo=zenodo.base_url, files=files.base_url,
+        )
+        for server in self._servers.values():
+            server.start()
+        return self
+
+    def _server(self, name: str, app: App, ctl: Any = None) -> HostServer:
+        server = HostServer(name, app, self.faults, self.recorder, self.clock.now,
+                            self._host, self._ports.get(name, 0), ctl)
+        self._servers[name] = server
+        return server
+
+    def stop(self) -> None:
+        """Stop every host."""
+        for server in self._servers.values():
+            server.stop()
+        self._servers.clear()
+
+    def __enter__(self) -> Emulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def service_key(self, user_id: str = "n00015mf") -> dict[str, Any]:
+        """A new service key (§2.1) with a fresh 2048-bit RSA key, registered."""
+        return self.authority.create_key(user_id, self.urls.token_uri)
+
+    def revoke(self, client_id: str) -> None:
+        """Revoke a service key and delete its tokens."""
+        self.authority.revoke(client_id)
+
+    @property
+    def stats(self) -> dict[str, int]:
+        """A copy of the counters."""
+        with self.recorder.lock:
+            return dict(self.recorder.counters)
+
+    @property
+    def requests(self) -> list[RequestRecord]:
+        """A copy of the request log."""
+        with self.recorder.lock:
+            return list(self.recorder.log)
+
+    def reset_stats(self) -> None:
+        """Zero the counters and empty the request log."""
+        self.recorder.reset()
+
+
+def serve(config: EmulatorConfig, host: str = "127.0.0.1", ports: dict[str, int] | None = None,
+          announce: Callable[[str], None] = print, key_path: str | Path | None = None,
+          stop: threading.Event | None = None) -> None:
+    """Run the emulator until SIGINT/SIGTERM (or ``stop`` is set), announcing its URLs.
+
+    Args:
+        config: the emulator's configuration.
+        host: the address to bind (loopback by default).
+        ports: fixed ports per host name (clms, fme, ceda, zenodo, files); 0 or absent
+            for an ephemeral port.
+        announce: where to print the URLs and notices.
+        key_path: when given, a ready service key is written there (mode 0600).
+        stop: an event that ends the run when set (for embedding and tests).
+    """
+    done = stop or threading.Event()
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, lambda *_: done.set())
+    with Emulator(config, host, ports) as emu:
+        for name in ("clms", "token_uri", "fme", "ceda", "zenodo", "files"):
+            announce(f"{name}: {getattr(emu.urls, name)}")
+        if key_path is not None:
+            path = Path(key_path)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(emu.service_key(), handle, indent=2)
+            announce(f"service key: {path}")
+        announce("ready; Ctrl-C to stop")
+        while not done.wait(0.2):
+            time.sleep(0)

@@ -1,0 +1,141 @@
+"""The emulator's configuration, its clock, and reading a configuration file."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+HOSTS = ("clms", "fme", "ceda", "zenodo", "files")
+FAULT_KINDS = (
+    "error_500", "error_502", "error_503", "throttle", "drop", "truncate", "slow",
+    "expire_token",
+)
+
+
+@dataclass
+class FaultRates:
+    """Probabilities (0..1, drawn from a seeded generator) of each fault on one host.
+
+    ``throttle`` answers 429 with ``Retry-After`` (``retry_after`` seconds, or as an
+    HTTP date when ``retry_after_http_date``); ``drop`` closes the connection without
+    an answer; ``truncate`` sends fewer body bytes than ``Content-Length`` and closes;
+    ``slow`` waits ``slow_seconds`` (real time) before answering; ``expire_token``
+    answers a valid bearer token with the expired-token 401 (CLMS only).
+    """
+
+    error_500: float = 0.0
+    error_502: float = 0.0
+    error_503: float = 0.0
+    throttle: float = 0.0
+    drop: float = 0.0
+    truncate: float = 0.0
+    slow: float = 0.0
+    expire_token: float = 0.0
+    retry_after: int = 1
+    retry_after_http_date: bool = False
+    slow_seconds: float = 0.3
+
+
+@dataclass
+class Outcome:
+    """How a task ends instead of Finished_ok: ``status`` is Finished_nok or Rejected."""
+
+    status: Literal["Finished_nok", "Rejected"] = "Finished_nok"
+    message: str = "Download process finished with errors"
+
+
+@dataclass
+class EmulatorConfig:
+    """Everything that shapes one emulator run; every field has a faithful default."""
+
+    seed: int = 0
+    fake_clock: bool = False
+    start_time: float | None = None
+    token_lifetime: int = 3600
+    queued_seconds: float = 30.0
+    in_progress_seconds: float = 60.0
+    schedule: dict[str, tuple[float, float]] = field(default_factory=dict)
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    failure_rate: float = 0.0
+    rejection_rate: float = 0.0
+    result_ttl: float = 72 * 3600.0
+    forbid_after_finish: float = 0.0
+    cdse_children: bool = False
+    timestamp_style: Literal["aware", "naive"] = "aware"
+    catalogue_size: int = 60
+    fme_fails: bool = False
+    zenodo_rate_limit: int = 133
+    ceda_file_size: int = 300_000
+    zenodo_file_size: int = 200_000
+    faults: dict[str, FaultRates] = field(default_factory=dict)
+
+
+def config_from_dict(data: dict[str, Any]) -> EmulatorConfig:
+    """Build a config from plain data with the dataclass's field names.
+
+    Raises:
+        ValueError: an unknown field, or a value of the wrong shape.
+    """
+    known = {f.name for f in dataclasses.fields(EmulatorConfig)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise ValueError(f"unknown emulator option(s): {', '.join(unknown)}")
+    values = dict(data)
+    if "faults" in values:
+        values["faults"] = {h: FaultRates(**r) for h, r in values["faults"].items()}
+    if "outcomes" in values:
+        values["outcomes"] = {k: Outcome(**o) for k, o in values["outcomes"].items()}
+    if "schedule" in values:
+        values["schedule"] = {k: (float(q), float(p)) for k, (q, p) in values["schedule"].items()}
+    try:
+        return EmulatorConfig(**values)
+    except TypeError as exc:
+        raise ValueError(f"bad emulator option: {exc}") from exc
+
+
+def config_from_file(path: str | Path) -> EmulatorConfig:
+    """Read an emulator config from a YAML or JSON file with the config's field names.
+
+    Raises:
+        ValueError: the file is not a mapping of known options.
+        OSError: the file cannot be read.
+    """
+    text = Path(path).read_text(encoding="utf-8")
+    if str(path).endswith(".json"):
+        data = json.loads(text)
+    else:
+        import yaml
+
+        data = yaml.safe_load(text) or {}
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: expected a mapping of emulator options")
+    return config_from_dict(data)
+
+
+class Clock:
+    """The emulator's notion of now: real time, or a fake clock tests advance."""
+
+    def __init__(self, fake: bool, start: float | None = None) -> None:
+        self.fake = fake
+        self._lock = threading.Lock()
+        self._offset = 0.0
+        self._now = float(int(time.time())) if start is None else float(start)
+
+    def now(self) -> float:
+        """Seconds since the epoch, by this clock."""
+        with self._lock:
+            return (self._now if self.fake else time.time()) + self._offset
+
+    def advance(self, seconds: float) -> float:
+        """Move the clock forward (also works on a real clock, as an offset)."""
+        with self._lock:
+            if self.fake:
+                self._now += seconds
+            else:
+                self._offset += seconds
+        return self.now()
