@@ -108,7 +108,8 @@ class Ledger:
         if item_key is not None:
             query = query.where(EventRow.item_key == item_key)
         with self._read() as conn:
-            return [tuple(r) for r in conn.execute(query.order_by(EventRow.id))]  # type: ignore[misc]
+            return [(r.at, r.item_key, r.kind, r.message)
+                    for r in conn.execute(query.order_by(EventRow.id))]
 
     # --- writing ---------------------------------------------------------
 
@@ -242,7 +243,7 @@ class _Guard:
             raise LedgerError(f"cannot use the ledger at {db.redact(self.url)}: "
                               f"{type(exc).__name__}") from exc
 
-    def __exit__(self, kind: Any, exc: Any, tb: Any) -> bool:
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
         try:
             self.context.__exit__(kind, exc, tb)
         except SQLAlchemyError as error:
@@ -252,7 +253,6 @@ class _Guard:
             raise LedgerError(f"ledger error at {db.redact(self.url)}: "
                               f"{type(exc).__name__}: {exc.args[0] if exc.args else ''}"[:300]
                               ) from exc
-        return False
 
 
 def _task(row: Any) -> TaskRecord:

@@ -21,6 +21,7 @@ RETRY_BUDGET = 3
 ALIVE = frozenset({"Queued", "In_progress"})
 FAILED = frozenset({"Finished_nok", "Rejected", "Cancelled"})
 INTENT = "intent"
+NO_TASK = frozenset({"lost", "refused"})  # our own marks: no live request on the server
 
 Disk = Mapping[str, tuple[int, int]]
 """Recorded paths that exist on disk, with their (size, mtime_ns)."""
@@ -156,6 +157,8 @@ def _clms_step(item: Item, task: TaskRecord | None, snapshot: Snapshot, now: flo
                policy: Policy, step: Callable[..., Step]) -> Step:
     if task is None:
         return step(Action.SUBMIT, "no request made yet")
+    if task.status in NO_TASK:
+        return step(Action.SUBMIT, f"previous request {task.status}: {task.message}")
     if task.status == INTENT:
         return step(Action.ADOPT, "a request may have been posted before fetcher "
                                   "stopped; looking for its task", task)

@@ -1,0 +1,238 @@
+"""Carrying out a plan: the only part of the reconciler with side effects.
+
+Each round plans afresh from the ledger, then acts on every step: resolve
+references, verify changed files, adopt or submit CLMS requests (the intent is
+committed before the POST leaves), poll all open tasks with ONE task listing,
+download and extract. Rounds repeat, sleeping with a growing interval while
+tasks are only waiting, until nothing is pending, the timeout passes, or
+``--no-wait`` returns after submitting. Time and sleep are injected.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fetcher.config import Settings
+from fetcher.errors import AuthError, FetcherError, OfflineError
+from fetcher.ledger import Ledger
+from fetcher.net import Http
+from fetcher.ops import stat_files
+from fetcher.reconcile import steps
+from fetcher.reconcile.plan import Plan, Policy, Step, plan
+from fetcher.reconcile.report import Outcome, Report
+from fetcher.types import Action, Item
+
+NETWORK_ACTIONS = frozenset({Action.RESOLVE, Action.SUBMIT, Action.RESUBMIT, Action.ADOPT,
+                             Action.WAIT, Action.DOWNLOAD})
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    """How a sync behaves beyond what the specs say."""
+
+    wait: bool = True
+    timeout: float | None = None
+    jobs: int = 4
+    per_host: int = 2
+    offline: bool = False
+    retry_failed: bool = False
+    poll_first: float = 5.0
+    poll_max: float = 300.0
+    poll_factor: float = 1.6
+    download_retry_window: float = 300.0
+    policy: Policy = field(default_factory=Policy)
+
+
+Log = Callable[[str], None]
+
+
+class Reconciler:
+    """One sync of a set of items against one ledger."""
+
+    def __init__(self, settings: Settings, ledger: Ledger, http: Http, options: SyncOptions,
+                 *, log: Log | None = None) -> None:
+        self.settings = settings
+        self.ledger = ledger
+        self.http = http
+        self.options = options
+        self.log = log or (lambda _line: None)
+        self.services = steps.Services(settings, http, log=self.log)
+        self.outcomes: dict[str, Outcome] = {}
+        self.failed: set[str] = set()
+        self.started = http.now()
+
+    def run(self, items: Sequence[Item]) -> Report:
+        """Reconcile ``items``; return the report. Fatal errors (auth, ledger) propagate."""
+        self.ledger.sync_items(items)
+        for item in items:
+            self.outcomes[item.key] = Outcome(item.key, item.label, "incomplete")
+        interval = self.options.poll_first
+        waited_out = False
+        while True:
+            current = self._plan(items)
+            work = [s for s in current.pending if s.key not in self.failed]
+            if self.options.retry_failed:
+                work += [s for s in current.steps if s.held and s.key not in self.failed]
+            if self.options.offline:
+                self._refuse_offline(work)
+                break
+            acting = [s for s in work if s.action is not Action.WAIT]
+            waiting = [s for s in work if s.action is Action.WAIT]
+            if acting:
+                self._act(acting, waiting)
+                continue
+            if not waiting:
+                break
+            if not self.options.wait:
+                waited_out = True
+                break
+            if self._timed_out(interval):
+                waited_out = self.options.timeout is not None
+                self.log(f"stopped waiting after {self.options.timeout:.0f} s (--timeout); "
+                         "a later sync picks the tasks up")
+                break
+            self.log(f"waiting {interval:.0f} s for {len(waiting)} task(s)")
+            self.http.sleep(interval)
+            interval = min(self.options.poll_max, interval * self.options.poll_factor)
+            self._poll(waiting)
+        return self._report(items, waited_out and not self.options.wait)
+
+    # --- one round --------------------------------------------------------
+
+    def _plan(self, items: Sequence[Item]) -> Plan:
+        snapshot = self.ledger.snapshot()
+        recorded = (f for files in snapshot.files.values() for f in files)
+        disk = stat_files(self.settings.data_dir, recorded)
+        return plan(items, snapshot, disk, self.http.now(), self.options.policy)
+
+    def _act(self, acting: list[Step], waiting: list[Step]) -> None:
+        by_action: dict[Action, list[Step]] = {}
+        for step in acting:
+            by_action.setdefault(step.action, []).append(step)
+        for action in (Action.RESOLVE, Action.VERIFY, Action.EXTRACT):
+            for step in by_action.get(action, []):
+                self._handle(step)
+        submits = [s for a in (Action.ADOPT, Action.SUBMIT, Action.RESUBMIT)
+                   for s in by_action.get(a, [])]
+        if submits:
+            self._guard_all(submits, lambda: steps.submit_all(self, submits))
+        downloads = by_action.get(Action.DOWNLOAD, [])
+        if downloads:
+            steps.download_all(self, downloads)
+
+    def _poll(self, waiting: list[Step]) -> None:
+        self._guard_all(waiting, lambda: steps.poll(self, waiting))
+
+    def _handle(self, step: Step) -> None:
+        try:
+            steps.HANDLERS[step.action](self, step)
+        except AuthError:
+            raise
+        except FetcherError as exc:
+            self.fail(step, exc)
+
+    def _guard_all(self, group: list[Step], work: Callable[[], Any]) -> None:
+        try:
+            work()
+        except AuthError:
+            raise
+        except FetcherError as exc:
+            for step in group:
+                self.fail(step, exc)
+
+    def fail(self, step: Step, exc: FetcherError) -> None:
+        """Record that an item cannot progress in this run."""
+        self.failed.add(step.key)
+        outcome = self.outcomes.get(step.key)
+        if outcome is not None:
+            outcome.outcome = "failed"
+            outcome.message = exc.message
+            outcome.input_error = exc.exit_code == 2
+        self.ledger.event("error", exc.message, step.key)
+        self.log(f"{step.label}: {exc.message}")
+
+    def note(self, key: str, text: str) -> None:
+        """Add a line to an item's story in the report, and log it."""
+        outcome = self.outcomes.get(key)
+        if outcome is not None:
+            outcome.notes.append(text)
+            self.log(f"{outcome.item}: {text}")
+
+    def _timed_out(self, interval: float) -> bool:
+        timeout = self.options.timeout
+        return timeout is not None and self.http.now() + interval - self.started > timeout
+
+    def _refuse_offline(self, work: list[Step]) -> None:
+        needs = [s for s in work if s.action in NETWORK_ACTIONS]
+        for step in work:
+            if step.action not in NETWORK_ACTIONS:
+                self._handle(step)
+        if needs:
+            names = ", ".join(f"{s.label} ({s.action.value})" for s in needs[:10])
+            more = f" and {len(needs) - 10} more" if len(needs) > 10 else ""
+            raise OfflineError(f"--offline: {len(needs)} item(s) need the network: {names}{more}",
+                               hint="run the sync without --offline")
+
+    # --- the report -------------------------------------------------------
+
+    def _report(self, items: Sequence[Item], waited_out: bool) -> Report:
+        final = self._plan(items)
+        downloaded_now = {k for k, o in self.outcomes.items() if o.bytes}
+        snapshot = self.ledger.snapshot()
+        for step in final.steps:
+            outcome = self.outcomes.get(step.key)
+            if outcome is None:
+                self.outcomes[step.key] = Outcome(step.key, step.label, "orphan", step.reason)
+                continue
+            task = snapshot.tasks.get(step.key)
+            if task is not None and task.task_id:
+                outcome.task_id = task.task_id
+                outcome.server_status = task.status
+            files = snapshot.files.get(step.key, ())
+            outcome.files = len(files)
+            if step.key in self.failed:
+                continue
+            if step.action is Action.UP_TO_DATE:
+                outcome.outcome = "downloaded" if step.key in downloaded_now else "up-to-date"
+                outcome.message = step.reason
+            elif step.action is Action.WAIT:
+                outcome.outcome = "waiting"
+                outcome.message = step.reason
+            elif step.held:
+                outcome.outcome = "failed"
+                outcome.message = f"{step.reason}; {step.held}"
+            else:
+                outcome.outcome = "incomplete"
+                outcome.message = f"next: {step.action.value} ({step.reason})"
+        requests = dict(self.services.counts)
+        requests["http"] = self.http.requests_made
+        return Report(outcomes=list(self.outcomes.values()), requests=requests,
+                      bytes_moved=sum(o.bytes for o in self.outcomes.values()),
+                      seconds=self.http.now() - self.started, waited_out=waited_out)
+
+
+def sync(paths: Sequence[str | Path] = ("specs",), settings: Settings | None = None,
+         options: SyncOptions | None = None, *, http: Http | None = None,
+         log: Log | None = None) -> Report:
+    """Load the specs and reconcile them; the library form of ``fetcher sync``.
+
+    Raises:
+        SpecError, LedgerError, AuthError: invalid input (exit 2).
+        OfflineError: ``--offline`` and some item needs the network.
+    """
+    from fetcher.spec import load_specs
+
+    settings = settings or Settings.from_env()
+    options = options or SyncOptions()
+    specs = load_specs(list(paths))
+    http = http or Http(offline=options.offline)
+    wall = time.monotonic()
+    with Ledger.open(settings.db, now=http.now) as ledger:
+        report = Reconciler(settings, ledger, http, options, log=log).run(specs.items)
+    if http.sleep is time.sleep:
+        report.seconds = time.monotonic() - wall
+    return report
