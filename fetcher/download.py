@@ -1,7 +1,7 @@
 """The download core every source uses: stream, resume, verify, place atomically.
 
-A download streams into ``<target>.part`` while sha256 and md5 are computed on
-the fly; a small sidecar ``<target>.part.json`` keeps the URL and validators
+A download streams into ``<target>.part`` while sha256 (and md5, when the source
+offers one to check) is computed on the fly; a small sidecar ``<target>.part.json`` keeps the URL and validators
 (ETag, Last-Modified) so that a later process resumes with ``Range`` and
 ``If-Range``. Nothing reaches ``target`` before the size and every checksum the
 source offers match; a mismatch removes the partial file.
@@ -72,7 +72,7 @@ class _Transfer:
         self.part = part_path(target)
         self.sidecar = sidecar_path(target)
         self.progress = progress
-        self.hasher = Hasher()
+        self.hasher = Hasher(md5=remote.md5 is not None)
         self.offset = 0
         self.etag: str | None = None
         self.last_modified: str | None = None
@@ -126,7 +126,7 @@ class _Transfer:
     def restart(self) -> None:
         """Forget every byte received so far."""
         discard(self.part, self.sidecar)
-        self.hasher = Hasher()
+        self.hasher = Hasher(md5=self.remote.md5 is not None)
         self.offset = 0
         self.etag = self.last_modified = None
         self.checked_head = False

@@ -41,17 +41,20 @@ def http(clock: FakeClock) -> Iterator[Http]:
     client.close()
 
 
-class FilesHost:
-    """The emulator's plain file host on a loopback socket, with its faults and log."""
+class Host:
+    """One of the emulator's hosts on a loopback socket, with its faults and request log.
 
-    def __init__(self, clock: FakeClock) -> None:
+    Built from the emulator's own server and apps, so the bytes on the wire are the
+    emulator's; only the facade that would start every host at once is skipped.
+    """
+
+    def __init__(self, name: str, app: Any, clock: FakeClock) -> None:
         from fetcher.emulator.faults import Faults, Recorder
-        from fetcher.emulator.files import FilesApp
         from fetcher.emulator.server import HostServer
 
         self.faults = Faults(0, {})
         self.recorder = Recorder()
-        self.server = HostServer("files", FilesApp(), self.faults, self.recorder, clock.time)
+        self.server = HostServer(name, app, self.faults, self.recorder, clock.time)
         self.url = self.server.base_url
 
     @property
@@ -60,10 +63,49 @@ class FilesHost:
         return list(self.recorder.log)
 
 
-@pytest.fixture
-def files(clock: FakeClock) -> Iterator[FilesHost]:
-    """The emulator's files host (``/random/<size>/<name>?seed=N``), running."""
-    host = FilesHost(clock)
+FilesHost = Host
+
+
+def _serve(name: str, app: Any, clock: FakeClock) -> Iterator[Host]:
+    host = Host(name, app, clock)
     host.server.start()
     yield host
     host.server.stop()
+
+
+@pytest.fixture
+def files(clock: FakeClock) -> Iterator[Host]:
+    """The emulator's files host (``/random/<size>/<name>?seed=N``), running."""
+    from fetcher.emulator.files import FilesApp
+
+    yield from _serve("files", FilesApp(), clock)
+
+
+@pytest.fixture
+def ceda_host(clock: FakeClock) -> Iterator[Host]:
+    """The emulator's CEDA archive (GEBCO 2024 zips with ``?json`` listings), running."""
+    from fetcher.emulator.ceda import CedaApp, CedaArchive
+
+    yield from _serve("ceda", CedaApp(CedaArchive(0, 300_000)), clock)
+
+
+@pytest.fixture
+def zenodo_host(clock: FakeClock) -> Iterator[Host]:
+    """The emulator's Zenodo (records 3939050 and legacy 1000001), running."""
+    from fetcher.emulator.zenodo import ZenodoApp
+
+    yield from _serve("zenodo", ZenodoApp(0, 200_000, 133), clock)
+
+
+@pytest.fixture
+def zenodo_limited(clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[Host]:
+    """Zenodo allowing two API calls a minute, its window timed by the fake clock."""
+    import types
+
+    from fetcher.emulator import zenodo
+    from fetcher.emulator.zenodo import ZenodoApp
+
+    # The emulator's rate window reads time.time(); point it at the fake clock so
+    # that waiting (a fake sleep) really reopens the window.
+    monkeypatch.setattr(zenodo, "time", types.SimpleNamespace(time=clock.time))
+    yield from _serve("zenodo", ZenodoApp(0, 200_000, 2), clock)
