@@ -78,22 +78,59 @@ def sync(
     no_wait: Annotated[bool, typer.Option("--no-wait",
                                           help="Submit and return; a later sync picks up.")] = False,
     timeout: Annotated[Optional[float], typer.Option(  # noqa: UP045
-        "--timeout", help="Stop waiting for tasks after S seconds.", show_default=False)] = None,
+        "--timeout", min=0, help="Stop waiting for tasks after S seconds.",
+        show_default=False)] = None,
     jobs: Annotated[int, typer.Option("--jobs", min=1, max=64,
                                       help="Parallel downloads.")] = 4,
     offline: Offline = False,
     frozen: Annotated[bool, typer.Option("--frozen",
                                          help="Use fetcher.lock's ids; fail on any difference."
                                          )] = False,
+    retry_failed: Annotated[bool, typer.Option(
+        "--retry-failed", help="Request again items whose retry budget is spent.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors and the summary."
+                                        )] = False,
     json: Json = False,
     db: Db = None,
     data_dir: DataDir = None,
-) -> None:
+) -> int:
     """Reconcile: resolve, submit what is missing, poll, download, verify, extract."""
     if dry_run:
         plan(paths, json=json, db=db, data_dir=data_dir, offline=offline)
-        return
-    _later("sync", "the CLMS end-to-end work (issue 4)")
+        return 0
+    if frozen:
+        _later("sync --frozen", "the operations work (issue 6)")
+    from fetcher import render
+    from fetcher.reconcile.apply import SyncOptions
+    from fetcher.reconcile.apply import sync as run_sync
+
+    options = SyncOptions(wait=not no_wait, timeout=timeout, jobs=jobs, offline=offline,
+                          retry_failed=retry_failed)
+    log = None if (quiet or json) else _log
+    report = run_sync(_paths(paths), _settings(db, data_dir), options, log=log)  # type: ignore[arg-type]
+    if json:
+        render.dump_json(report.to_json())
+    else:
+        _print_report(report, quiet=quiet)
+    return report.exit_code
+
+
+def _log(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def _print_report(report: object, *, quiet: bool = False) -> None:
+    from fetcher import render
+    from fetcher.reconcile.plan import human_size
+    from fetcher.reconcile.report import Report
+
+    assert isinstance(report, Report)
+    if not quiet:
+        rows = [(o.item, o.outcome, o.task_id or "-", human_size(o.bytes) if o.bytes else "-",
+                 o.message) for o in report.outcomes]
+        render.table(("ITEM", "OUTCOME", "TASK", "MOVED", "DETAIL"), rows)
+        print()
+    print(report.summary())
 
 
 @app.command()
@@ -142,15 +179,66 @@ def doctor(db: Db = None) -> None:
 
 
 @app.command()
-def demo() -> None:
+def demo(
+    folder: Annotated[Path, typer.Option("--dir", help="Where the demo's specs, data and "
+                                         "ledger go (replaced if present).")] = Path(
+        "fetcher-demo"),
+) -> None:
     """Run an end-to-end sync against the bundled emulator: no credentials, no network."""
-    _later("demo", "the CLMS end-to-end work (issue 4)")
+    from fetcher.demo import run_demo
+
+    first, second = run_demo(folder, log=lambda line: print(f"  {line}", flush=True))
+    _print_report(first)
+    print()
+    for name, report in (("first", first), ("second", second)):
+        print(f"{name} sync: {report.summary()}")
+    print(f"\nfiles are in {folder / 'data'}; try `fetcher status --db {folder / 'ledger.db'}"
+          f" --data-dir {folder / 'data'} {folder / 'specs'}`")
 
 
-@app.command()
-def emulator() -> None:
-    """Serve the bundled emulator on 127.0.0.1 for manual tests and your own CI."""
-    _later("emulator", "the emulator work (issue 3)")
+EMULATOR_HELP = """Serve the bundled emulator on 127.0.0.1 for manual tests and your own CI.
+
+Prints the URLs of its hosts and the environment to point fetcher at them. The
+--config file (YAML or JSON) takes the fields of fetcher.emulator.EmulatorConfig:
+seed, fake_clock, token_lifetime, queued_seconds, in_progress_seconds, schedule,
+outcomes, failure_rate, rejection_rate, result_ttl, forbid_after_finish,
+cdse_children, timestamp_style, catalogue_size, fme_fails, zenodo_rate_limit,
+ceda_file_size, zenodo_file_size, faults (per host: error_500, error_502,
+error_503, throttle, retry_after, retry_after_http_date, drop, truncate, slow,
+slow_seconds, expire_token). Control endpoints: /_emulator/stats, /requests,
+/clock/advance?seconds=N, /faults, /service-key on the CLMS port.
+"""
+
+
+@app.command(help=EMULATOR_HELP)
+def emulator(
+    config: Annotated[Optional[Path], typer.Option(  # noqa: UP045
+        "--config", help="YAML or JSON file of emulator options.", show_default=False)] = None,
+    port: Annotated[int, typer.Option("--port", help="CLMS port; the other hosts take the "
+                                      "next four (0: any free ports).")] = 0,
+    key_out: Annotated[Optional[Path], typer.Option(  # noqa: UP045
+        "--key-out", help="Write a ready service key here (mode 600).",
+        show_default=False)] = None,
+) -> None:
+    from fetcher.emulator import EmulatorConfig, config_from_file, serve
+
+    try:
+        settings = config_from_file(config) if config else EmulatorConfig()
+    except (OSError, ValueError) as exc:
+        raise UsageError(f"--config {config}: {exc}",
+                         hint="see `fetcher emulator --help` for the options") from exc
+    names = ("clms", "fme", "ceda", "zenodo", "files")
+    ports = {name: port + i if port else 0 for i, name in enumerate(names)}
+    env = {"clms": "FETCHER_CLMS_URL", "ceda": "FETCHER_CEDA_URL",
+           "zenodo": "FETCHER_ZENODO_URL", "service key": "FETCHER_CLMS_KEY"}
+
+    def announce(line: str) -> None:
+        print(line, flush=True)
+        name, _, value = line.partition(": ")
+        if name in env:
+            print(f"  export {env[name]}={value}", flush=True)
+
+    serve(settings, ports=ports, announce=announce, key_path=key_out)
 
 
 @db_app.command("upgrade")

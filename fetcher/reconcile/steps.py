@@ -245,8 +245,9 @@ def poll(rec: Reconciler, steps: Sequence[Step]) -> None:
             rec.ledger.update_task(recorded.row, **fields)
             if found.status in ("Finished_nok", "Rejected", "Cancelled"):
                 rec.ledger.bump_attempts(step.key)
-            rec.note(step.key, f"task {found.task_id}: {found.status}"
-                               + (f" ({found.message})" if found.message else ""))
+            if found.status != recorded.status:
+                rec.note(step.key, f"task {found.task_id}: {found.status}"
+                                   + (f" ({found.message})" if found.message else ""))
 
 
 def task_fields(task: Task) -> dict[str, Any]:
