@@ -1,8 +1,13 @@
-"""Fixtures for the download core: a clock that never sleeps, an Http wired to it."""
+"""Fixtures for the download core: the emulator on loopback, and an Http on its fake clock.
+
+One emulator serves a whole test module (starting six hosts per test would dominate
+the run); every test starts with its faults cleared and its request log empty.
+"""
 
 from __future__ import annotations
 
 import random
+import types
 from collections.abc import Iterator
 from typing import Any
 
@@ -12,100 +17,108 @@ from fetcher.net import Http, RetryPolicy
 
 
 class FakeClock:
-    """A clock whose sleep advances time instead of waiting; it records every sleep."""
+    """The emulator's fake clock, seen from the client: sleeping advances it, and is logged."""
 
-    def __init__(self, start: float = 1_700_000_000.0) -> None:
-        self.now = start
+    def __init__(self, emu: Any) -> None:
+        self.emu = emu
         self.sleeps: list[float] = []
 
     def time(self) -> float:
-        return self.now
+        return float(self.emu.clock.now())
 
     def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
-        self.now += seconds
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    """A fresh fake clock."""
-    return FakeClock()
-
-
-@pytest.fixture
-def http(clock: FakeClock) -> Iterator[Http]:
-    """An Http whose retries sleep on the fake clock, with short timeouts."""
-    policy = RetryPolicy(attempts=4, connect_timeout=2.0, read_timeout=2.0)
-    client = Http(policy=policy, sleep=clock.sleep, now=clock.time, rng=random.Random(0))
-    yield client
-    client.close()
+        self.emu.clock.advance(seconds)
 
 
 class Host:
-    """One of the emulator's hosts on a loopback socket, with its faults and request log.
+    """One emulated host: its URL, the shared faults, and its part of the request log."""
 
-    Built from the emulator's own server and apps, so the bytes on the wire are the
-    emulator's; only the facade that would start every host at once is skipped.
-    """
-
-    def __init__(self, name: str, app: Any, clock: FakeClock) -> None:
-        from fetcher.emulator.faults import Faults, Recorder
-        from fetcher.emulator.server import HostServer
-
-        self.faults = Faults(0, {})
-        self.recorder = Recorder()
-        self.server = HostServer(name, app, self.faults, self.recorder, clock.time)
-        self.url = self.server.base_url
+    def __init__(self, emu: Any, name: str) -> None:
+        self.emu = emu
+        self.name = name
+        self.url: str = getattr(emu.urls, name)
+        self.faults = emu.faults
 
     @property
     def requests(self) -> list[Any]:
-        """The request log: host, method, path, status, range, bytes, fault."""
-        return list(self.recorder.log)
+        """This host's requests: method, path, status, range, bytes, fault."""
+        return [r for r in self.emu.requests if r.host == self.name]
 
 
 FilesHost = Host
 
 
-def _serve(name: str, app: Any, clock: FakeClock) -> Iterator[Host]:
-    host = Host(name, app, clock)
-    host.server.start()
-    yield host
-    host.server.stop()
+def _emulator(**options: Any) -> Any:
+    from fetcher.emulator import Emulator, EmulatorConfig
+
+    return Emulator(EmulatorConfig(seed=0, fake_clock=True, **options))
+
+
+def make_http(clock: FakeClock) -> Http:
+    """An Http whose retries sleep on the fake clock, with short timeouts."""
+    policy = RetryPolicy(attempts=4, connect_timeout=2.0, read_timeout=5.0)
+    return Http(policy=policy, sleep=clock.sleep, now=clock.time, rng=random.Random(0))
+
+
+@pytest.fixture(scope="module")
+def shared_emulator() -> Iterator[Any]:
+    """The emulator this module's tests share."""
+    with _emulator() as emu:
+        yield emu
 
 
 @pytest.fixture
-def files(clock: FakeClock) -> Iterator[Host]:
-    """The emulator's files host (``/random/<size>/<name>?seed=N``), running."""
-    from fetcher.emulator.files import FilesApp
-
-    yield from _serve("files", FilesApp(), clock)
-
-
-@pytest.fixture
-def ceda_host(clock: FakeClock) -> Iterator[Host]:
-    """The emulator's CEDA archive (GEBCO 2024 zips with ``?json`` listings), running."""
-    from fetcher.emulator.ceda import CedaApp, CedaArchive
-
-    yield from _serve("ceda", CedaApp(CedaArchive(0, 300_000)), clock)
+def emu(shared_emulator: Any) -> Iterator[Any]:
+    """The shared emulator with no faults and an empty request log."""
+    shared_emulator.faults.clear()
+    shared_emulator.reset_stats()
+    yield shared_emulator
+    shared_emulator.faults.clear()
 
 
 @pytest.fixture
-def zenodo_host(clock: FakeClock) -> Iterator[Host]:
-    """The emulator's Zenodo (records 3939050 and legacy 1000001), running."""
-    from fetcher.emulator.zenodo import ZenodoApp
-
-    yield from _serve("zenodo", ZenodoApp(0, 200_000, 133), clock)
+def clock(emu: Any) -> FakeClock:
+    """The emulator's fake clock, with a log of the client's sleeps."""
+    return FakeClock(emu)
 
 
 @pytest.fixture
-def zenodo_limited(clock: FakeClock, monkeypatch: pytest.MonkeyPatch) -> Iterator[Host]:
-    """Zenodo allowing two API calls a minute, its window timed by the fake clock."""
-    import types
+def http(clock: FakeClock) -> Iterator[Http]:
+    """An Http on the fake clock."""
+    client = make_http(clock)
+    yield client
+    client.close()
 
+
+@pytest.fixture
+def files(emu: Any) -> Host:
+    """The files host: ``/random/<size>/<name>?seed=N``."""
+    return Host(emu, "files")
+
+
+@pytest.fixture
+def ceda_host(emu: Any) -> Host:
+    """The CEDA archive: GEBCO 2024 zips with ``?json`` listings."""
+    return Host(emu, "ceda")
+
+
+@pytest.fixture
+def zenodo_host(emu: Any) -> Host:
+    """Zenodo: record 3939050 (current shape) and 1000001 (legacy shape)."""
+    return Host(emu, "zenodo")
+
+
+@pytest.fixture
+def zenodo_limited(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Http, Host, FakeClock]]:
+    """An emulator whose Zenodo allows two API calls a minute, and an Http for it."""
     from fetcher.emulator import zenodo
-    from fetcher.emulator.zenodo import ZenodoApp
 
-    # The emulator's rate window reads time.time(); point it at the fake clock so
-    # that waiting (a fake sleep) really reopens the window.
-    monkeypatch.setattr(zenodo, "time", types.SimpleNamespace(time=clock.time))
-    yield from _serve("zenodo", ZenodoApp(0, 200_000, 2), clock)
+    with _emulator(zenodo_rate_limit=2) as emu:
+        clock = FakeClock(emu)
+        # The emulator's rate window reads time.time(), not its fake clock; point it
+        # at the fake clock so that waiting (a fake sleep) really reopens the window.
+        monkeypatch.setattr(zenodo, "time", types.SimpleNamespace(time=clock.time))
+        http = make_http(clock)
+        yield http, Host(emu, "zenodo"), clock
+        http.close()

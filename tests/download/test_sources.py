@@ -113,9 +113,9 @@ def test_zenodo_legacy_record_links_are_normalised() -> None:
         found.url, found.md5, found.size)
 
 
-def test_zenodo_exhausted_rate_limit_is_waited_out(http: Http, clock: FakeClock,
-                                                   zenodo_limited: Host) -> None:
-    host = zenodo_limited
+def test_zenodo_exhausted_rate_limit_is_waited_out(
+        zenodo_limited: tuple[Http, Host, FakeClock]) -> None:
+    http, host, clock = zenodo_limited
     for record in (3939050, 1000001):  # the second answer says X-RateLimit-Remaining: 0
         zenodo.list_files(http, host.url, record, None)
 
@@ -124,9 +124,9 @@ def test_zenodo_exhausted_rate_limit_is_waited_out(http: Http, clock: FakeClock,
     assert ([200, 200, 200], [60.0]) == ([r.status for r in host.requests], clock.sleeps)
 
 
-def test_zenodo_429_with_retry_after_is_waited_out(http: Http, clock: FakeClock,
-                                                   zenodo_limited: Host) -> None:
-    host = zenodo_limited
+def test_zenodo_429_with_retry_after_is_waited_out(
+        zenodo_limited: tuple[Http, Host, FakeClock]) -> None:
+    http, host, clock = zenodo_limited
     for _ in range(2):  # another client spends the quota
         requests.get(f"{host.url}/api/records/1000001", timeout=5).close()
 
