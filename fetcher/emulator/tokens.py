@@ -168,6 +168,9 @@ class TokenAuthority:
                 raise GrantError("invalid_grant", "Signature has expired")
             jwt.decode(assertion, key.public_pem, algorithms=["RS256"],
                        audience=key.token_uri, options=strict)
+        except jwt.InvalidAudienceError as exc:
+            # The wording of the PyJWT the live server runs (§2.4); newer PyJWT differs.
+            raise GrantError("invalid_grant", "Invalid audience") from exc
         except jwt.PyJWTError as exc:
             raise GrantError("invalid_grant", str(exc)) from exc
         return key, claims
