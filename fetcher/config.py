@@ -17,6 +17,7 @@ DEFAULTS = {
     "FETCHER_CLMS_URL": "https://land.copernicus.eu/api",
     "FETCHER_CEDA_URL": "https://dap.ceda.ac.uk",
     "FETCHER_ZENODO_URL": "https://zenodo.org",
+    "FETCHER_POLL_INTERVAL": "5",
 }
 
 
@@ -30,6 +31,7 @@ class Settings:
     clms_url: str
     ceda_url: str
     zenodo_url: str
+    poll_interval: float = 5.0
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -46,8 +48,21 @@ class Settings:
             clms_url=get("FETCHER_CLMS_URL").rstrip("/"),
             ceda_url=get("FETCHER_CEDA_URL").rstrip("/"),
             zenodo_url=get("FETCHER_ZENODO_URL").rstrip("/"),
+            poll_interval=_seconds(get("FETCHER_POLL_INTERVAL"), "FETCHER_POLL_INTERVAL"),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         if "data_dir" in given:
             given["data_dir"] = Path(str(given["data_dir"]))
         return replace(settings, **given)  # type: ignore[arg-type]
+
+
+def _seconds(value: str, name: str) -> float:
+    from fetcher.errors import UsageError
+
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= 3600:
+        raise UsageError(f"{name}={value!r}: expected seconds between 0 and 3600")
+    return seconds

@@ -70,8 +70,9 @@ class Reconciler:
         self.ledger.sync_items(items)
         for item in items:
             self.outcomes[item.key] = Outcome(item.key, item.label, "incomplete")
-        interval = self.options.poll_first
+        interval = self.settings.poll_interval or self.options.poll_first
         waited_out = False
+        polled = False
         while True:
             current = self._plan(items)
             work = [s for s in current.pending if s.key not in self.failed]
@@ -87,6 +88,12 @@ class Reconciler:
                 continue
             if not waiting:
                 break
+            if not polled:
+                # A run that finds tasks already waiting asks the server once at once.
+                polled = True
+                if any(s.task_id for s in waiting) and self._fresh_since_start(waiting):
+                    self._poll(waiting)
+                    continue
             if not self.options.wait:
                 waited_out = True
                 break
@@ -98,6 +105,7 @@ class Reconciler:
             self.log(f"waiting {interval:.0f} s for {len(waiting)} task(s)")
             self.http.sleep(interval)
             interval = min(self.options.poll_max, interval * self.options.poll_factor)
+            polled = True
             self._poll(waiting)
         return self._report(items, waited_out and not self.options.wait)
 
@@ -161,6 +169,12 @@ class Reconciler:
         if outcome is not None:
             outcome.notes.append(text)
             self.log(f"{outcome.item}: {text}")
+
+    def _fresh_since_start(self, waiting: list[Step]) -> bool:
+        """Whether some waiting task was recorded before this run (not just submitted)."""
+        snapshot = self.ledger.snapshot()
+        return any((t := snapshot.tasks.get(s.key)) is not None and t.updated_at is not None
+                   and t.updated_at < self.started for s in waiting)
 
     def _timed_out(self, interval: float) -> bool:
         timeout = self.options.timeout

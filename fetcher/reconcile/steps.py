@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from fetcher import store
+from fetcher import failpoints, store
 from fetcher.config import Settings
 from fetcher.download import fetch
 from fetcher.errors import FetcherError, LedgerError
@@ -199,6 +199,7 @@ def _post(rec: Reconciler, step: Step, entry: dict[str, Any], resolution: Resolu
 
     client = rec.services.clms
     row = rec.ledger.add_intent(step.key, entry)  # committed before the POST leaves
+    failpoints.hit("after-intent")
     try:
         rec.services.counts["posts"] += 1
         task_id = client.submit(entry)
@@ -219,6 +220,7 @@ def _post(rec: Reconciler, step: Step, entry: dict[str, Any], resolution: Resolu
         if getattr(exc, "status", None) == 400:
             rec.ledger.update_task(row, status="refused", message=exc.message)
         raise
+    failpoints.hit("after-post")
     rec.ledger.update_task(row, task_id=task_id, status="Queued")
     rec.note(step.key, f"submitted task {task_id}")
 
@@ -292,7 +294,7 @@ def download_all(rec: Reconciler, steps: Sequence[Step]) -> None:
         host = urlsplit(remote.url).netloc
         gate = hosts.setdefault(host, threading.Semaphore(rec.options.per_host))
         with gate:
-            return fetch(rec.http, remote, target,
+            return fetch(rec.http, remote, target, progress=_midway,
                          extra_retry_statuses=CLMS_NOT_READY if clms else (),
                          retry_window=rec.options.download_retry_window if clms else 0.0)
 
@@ -308,6 +310,11 @@ def download_all(rec: Reconciler, steps: Sequence[Step]) -> None:
                 rec.fail(step, FetcherError(f"cannot write under {rec.settings.data_dir}: "
                                             f"{exc.strerror or exc}",
                                             hint="check free space and permissions"))
+
+
+def _midway(done: int, total: int | None) -> None:
+    if done and total and done < total:
+        failpoints.hit("mid-download")
 
 
 def _item_files(one: Callable[[RemoteFile, Path, bool], LocalFile], step: Step,
@@ -343,6 +350,7 @@ def _record(rec: Reconciler, step: Step, placed: list[LocalFile]) -> None:
     records: list[FileRecord] = []
     extract_it = bool(item.options.get("extract"))
     keep = bool(item.options.get("keep_archive"))
+    failpoints.hit("after-download")
     for local in placed:
         path = Path(local.path)
         is_archive = extract_it and _is_archive(path)
@@ -352,6 +360,7 @@ def _record(rec: Reconciler, step: Step, placed: list[LocalFile]) -> None:
                 continue
         records.append(_file_record(rec, item.key, local,
                                     role="archive" if is_archive else "data"))
+    failpoints.hit("after-extract")
     rec.ledger.record_files(item.key, records)
     rec.ledger.reset_attempts(item.key)
     size = sum(local.size for local in placed)
