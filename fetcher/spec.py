@@ -16,8 +16,9 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
-from pathlib import Path
-from typing import Any, Literal
+from pathlib import Path, PurePosixPath
+from typing import Any, Literal, get_args
+from urllib.parse import unquote, urlsplit
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -188,8 +189,12 @@ def load_specs(paths: Sequence[Path | str]) -> Specs:
         _load_file(path, problems, datasets, regions, pending_refs)
     named = {name: region for name, (region, _) in regions.items()}
     for name, refs, where in pending_refs:
+        seen: set[str] = set()
         for index, ref in enumerate(refs):
-            problem = _region_problem(ref, named)
+            label = ref if ref in named else ref.upper()  # as expand() labels it
+            problem = ("a region is listed twice" if label in seen
+                       else _region_problem(ref, named))
+            seen.add(label)
             if problem:
                 problems.append(where.problem(("datasets", name, "regions", index), problem))
     if problems:
@@ -274,7 +279,12 @@ def _load_dataset(name: Any, body: Any, where: _Located, problems: list[SpecProb
                   datasets: dict[str, tuple[_Model, str]],
                   pending_refs: list[tuple[str, list[str], _Located]]) -> None:
     at: yamlpos.Path = ("datasets", name)
-    if not isinstance(name, str) or not NAME.match(name) or ".." in name:
+    if not isinstance(name, str):
+        problems.append(where.problem(at, f"expected a dataset name, found {_kind(name)} "
+                                          "(YAML reads this key as a number or boolean; "
+                                          "quote it)", key=True))
+        return
+    if not NAME.match(name) or ".." in name:
         problems.append(where.problem(at, f"dataset name '{name}' must match "
                                           "[a-z0-9][a-z0-9._-]* (it names a folder)", key=True))
         return
@@ -345,7 +355,7 @@ def _check_dataset(model: _Model, at: yamlpos.Path, where: _Located,
                      if getattr(model, k) is not None] + (["regions"] if model.regions else [])
             if extra:
                 add(extra[0], f"'file' asks for a prepackaged file; {', '.join(extra)} "
-                              "do not apply to it")
+                              + ("does" if len(extra) == 1 else "do") + " not apply to it")
         elif not model.regions:
             add("source", "a clms dataset needs 'regions' (NUTS codes or named boxes), or "
                           "'file' for a prepackaged file; the service does not cut whole datasets")
@@ -355,17 +365,18 @@ def _check_dataset(model: _Model, at: yamlpos.Path, where: _Located,
         if model.crs is not None and _crs(model.crs) not in _KNOWN_GCS:
             add("crs", f"unsupported crs '{model.crs}'; expected one of "
                        + ", ".join(_KNOWN_GCS))
-        if len(set(model.regions)) != len(model.regions):
-            add("regions", "a region is listed twice")
     elif isinstance(model, ZenodoSpec | CedaSpec) and model.files is not None:
         bad = [f for f in model.files if "/" in f or f in ("", ".", "..")]
         if bad:
             add("files", f"file names may not contain '/': {bad[0]!r}")
     elif isinstance(model, HttpSpec):
-        name = model.filename or model.url.split("?")[0].rstrip("/").rsplit("/", 1)[-1]
+        # The URL's last path segment, as the http source names the file: never the host.
+        name = model.filename or unquote(PurePosixPath(urlsplit(model.url).path).name)
         if not name or "/" in name or name in (".", "..") or not _SAFE_FILE.match(name):
             add("filename" if model.filename else "url",
-                f"cannot use '{name}' as a file name; give 'filename:'")
+                f"cannot use '{name}' as a file name; give 'filename:'" if name else
+                f"expected a URL whose path ends in a file name, found '{model.url}'; "
+                "give 'filename:'")
 
 
 _SAFE_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
@@ -377,12 +388,24 @@ def _validate(model: type[_Model], body: Any, at: yamlpos.Path, where: _Located,
     try:
         return model.model_validate(body)
     except ValidationError as exc:
-        fields = list(model.model_fields)
         for error in exc.errors():
             loc = (*at, *error["loc"])
+            fields = _fields_at(model, error["loc"][:-1])
             problems.append(where.problem(loc, _explain(error, fields),
                                           key=error["type"] == "extra_forbidden"))
         return None
+
+
+def _fields_at(model: type[BaseModel], loc: Sequence[Any]) -> list[str]:
+    """The keys allowed in the mapping at ``loc`` inside ``model`` (a nested model's own)."""
+    for part in loc:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        nested = [a for a in (get_args(field.annotation) or (field.annotation,))
+                  if isinstance(a, type) and issubclass(a, BaseModel)] if field else []
+        if not nested:
+            break
+        model = nested[0]
+    return list(model.model_fields)
 
 
 def _explain(error: Mapping[str, Any], fields: list[str]) -> str:
@@ -393,8 +416,14 @@ def _explain(error: Mapping[str, Any], fields: list[str]) -> str:
         close = difflib.get_close_matches(name, fields, n=1)
         hint = f"did you mean '{close[0]}'? " if close else ""
         return f"unknown key '{name}'; {hint}expected one of {', '.join(fields)}"
+    if kind == "missing" and isinstance(loc[-1], int):  # a fixed-length list came short
+        return f"{loc[-2]}: expected {_EXPECTED['too_long']}, found a list of {loc[-1]}"
     if kind == "missing":
         return f"missing required key '{name}'"  # the location names the dataset
+    if kind == "string_pattern_mismatch":
+        pattern = error.get("ctx", {}).get("pattern", "")
+        expected = _PATTERNS.get(pattern, "a value of the right form")
+        return f"{name}: expected {expected}, found {_kind(found)}"
     if kind == "value_error":
         return f"{name}: {error['msg'].removeprefix('Value error, ')}"
     expected = _EXPECTED.get(kind, error["msg"].lower())
@@ -410,6 +439,14 @@ _EXPECTED = {
     "too_short": "at least one entry", "too_long": "exactly four numbers [west, south, east, "
     "north]", "string_pattern_mismatch": "a value of the right form",
     "greater_than": "a positive number", "literal_error": "the source's name",
+}
+
+
+_PATTERNS = {
+    r"^[0-9a-fA-F]{32}$": "32 hexadecimal digits (a catalogue UID)",
+    r"^[0-9a-fA-F]{64}$": "64 hexadecimal digits (a sha256)",
+    r"^/": "an absolute path starting with '/'",
+    r"^https?://[^/\s]+": "an https:// or http:// URL",
 }
 
 
@@ -460,7 +497,8 @@ def _number(value: float) -> float:
     return float(round(float(value), 9)) + 0.0
 
 
-def canonical(model: _Model, region: str | None, regions: Mapping[str, RegionDef]) -> dict[str, Any]:
+def canonical(model: _Model, region: str | None,
+              regions: Mapping[str, RegionDef]) -> dict[str, Any]:
     """The canonical request of one item: what the server is asked, normalised."""
     if isinstance(model, ClmsSpec):
         ref = next({k: getattr(model, k)} for k in ("uid", "dataset", "title") if getattr(model, k))

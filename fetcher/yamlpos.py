@@ -70,7 +70,7 @@ def _convert(loader: _Loader, node: yaml.Node, path: Path, out: Located) -> Any:
         loader.flatten_mapping(node)
         result: dict[Any, Any] = {}
         for key_node, value_node in node.value:
-            key = loader.construct_object(key_node, deep=True)
+            key = _construct(loader, key_node)
             if not isinstance(key, str | int | float | bool) and key is not None:
                 key = str(key)
             child = (*path, key)
@@ -81,4 +81,15 @@ def _convert(loader: _Loader, node: yaml.Node, path: Path, out: Located) -> Any:
         return result
     if isinstance(node, yaml.SequenceNode):
         return [_convert(loader, item, (*path, i), out) for i, item in enumerate(node.value)]
-    return loader.construct_object(node, deep=True)
+    return _construct(loader, node)
+
+
+def _construct(loader: _Loader, node: yaml.Node) -> Any:
+    """A node's value; a scalar PyYAML cannot build (2019-13-01) is a located YAMLError."""
+    try:
+        return loader.construct_object(node, deep=True)
+    except (ValueError, OverflowError) as exc:
+        kind = node.tag.rsplit(":", 1)[-1]
+        raise yaml.constructor.ConstructorError(
+            None, None, f"cannot read {node.value!r} as a {kind}: {exc}", node.start_mark
+        ) from exc
