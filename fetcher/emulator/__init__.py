@@ -152,9 +152,12 @@ class Emulator:
         return server
 
     def stop(self) -> None:
-        """Stop every host."""
-        for server in self._servers.values():
-            server.stop()
+        """Stop every host (in parallel: each waits out one poll interval)."""
+        stoppers = [threading.Thread(target=s.stop) for s in self._servers.values()]
+        for stopper in stoppers:
+            stopper.start()
+        for stopper in stoppers:
+            stopper.join()
         self._servers.clear()
 
     def __enter__(self) -> Emulator:
@@ -163,9 +166,13 @@ class Emulator:
     def __exit__(self, *exc: object) -> None:
         self.stop()
 
-    def service_key(self, user_id: str = "n00015mf") -> dict[str, Any]:
-        """A new service key (§2.1) with a fresh 2048-bit RSA key, registered."""
-        return self.authority.create_key(user_id, self.urls.token_uri)
+    def service_key(self, user_id: str = "n00015mf",
+                    private_key: str | None = None) -> dict[str, Any]:
+        """A new service key (§2.1) with a fresh 2048-bit RSA key, registered.
+
+        ``private_key`` (PEM) reuses an existing RSA key instead of generating one.
+        """
+        return self.authority.create_key(user_id, self.urls.token_uri, private_pem=private_key)
 
     def revoke(self, client_id: str) -> None:
         """Revoke a service key and delete its tokens."""

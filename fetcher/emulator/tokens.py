@@ -70,10 +70,19 @@ class TokenAuthority:
         self._tokens: dict[str, AccessToken] = {}
         self._lock = threading.Lock()
 
-    def create_key(self, user_id: str, token_uri: str,
-                   title: str = "fetcher emulator") -> dict[str, Any]:
-        """Make and register a service key; return the JSON keyfile (§2.1)."""
-        private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    def create_key(self, user_id: str, token_uri: str, title: str = "fetcher emulator",
+                   private_pem: str | None = None) -> dict[str, Any]:
+        """Make and register a service key; return the JSON keyfile (§2.1).
+
+        ``private_pem`` reuses an existing RSA key (tests save the key generation).
+        """
+        if private_pem is None:
+            private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        else:
+            loaded = serialization.load_pem_private_key(private_pem.encode(), password=None)
+            if not isinstance(loaded, rsa.RSAPrivateKey):
+                raise ValueError("service keys are RSA keys")
+            private = loaded
         private_pem = private.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
             serialization.NoEncryption(),

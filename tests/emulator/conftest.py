@@ -74,10 +74,17 @@ def shared() -> Iterator[Emulator]:
         yield emulator
 
 
+@pytest.fixture(scope="session")
+def rsa_pem() -> str:
+    """One RSA key for the whole run: generating 2048-bit keys is slow."""
+    with Emulator(EmulatorConfig(fake_clock=True, catalogue_size=0)) as emulator:
+        return str(emulator.service_key()["private_key"])
+
+
 @pytest.fixture
-def key(emu: Emulator) -> dict[str, Any]:
+def key(emu: Emulator, rsa_pem: str) -> dict[str, Any]:
     """A registered service key."""
-    return emu.service_key(user_id="n00015mf")
+    return emu.service_key(user_id="n00015mf", private_key=rsa_pem)
 
 
 @pytest.fixture
