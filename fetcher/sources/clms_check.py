@@ -21,6 +21,7 @@ from fetcher import clms_rules
 from fetcher.errors import ApiError
 from fetcher.sources.clms_catalogue import Resolution
 
+DAY_MS = 86_400_000
 DEFAULT_CRS = "EPSG:4326"
 """OutputGCS when a request names none: the server requires one (§4.2 #14)."""
 
@@ -176,7 +177,11 @@ def _output_failure(entry: Mapping[str, Any], res: Resolution) -> tuple[str, str
     output = entry.get("OutputFormat")
     if output not in clms_rules.FORMATS:
         return _fail("INVALID_OUTPUT")
-    if not clms_rules.FORMAT_CONVERSION_TABLE.get(res.full_format, {}).get(str(output)):
+    table = clms_rules.FORMAT_CONVERSION_TABLE.get(res.full_format)
+    if table is None:  # the server crashes on this (a 500); say why instead
+        return "UNKNOWN_NATIVE_FORMAT", (f"the dataset's native format {res.full_format!r} "
+                                         "is not in the server's conversion table")
+    if not table.get(str(output)):
         return _fail("NOT_COMPATIBLE")
     if not res.full_source:
         return _fail("INVALID_SOURCE")
@@ -193,18 +198,11 @@ def _series_failure(entry: Mapping[str, Any], res: Resolution) -> tuple[str, str
     if res.mapviewer_istimeseries and span is None:
         return _fail("MISSING_TEMPORAL")
     limit = res.download_limit_temporal_extent
-    if span and limit and limit > 0 and res.mapviewer_istimeseries:
-        days = span_days(span["StartDate"], span["EndDate"])
-        if days > limit:
-            return "TEMPORAL_RANGE", clms_rules.temporal_range_message(limit)
+    # The whole span counts, seconds included (timedelta > N days), and for any dataset
+    # with a limit: so a closed range of N whole days is the most a limit of N allows.
+    if span and limit and limit > 0 and span["EndDate"] - span["StartDate"] > limit * DAY_MS:
+        return "TEMPORAL_RANGE", clms_rules.temporal_range_message(limit)
     return None
-
-
-def span_days(start_ms: int, end_ms: int) -> int:
-    """Whole days between two epoch-ms instants, as the server's ``timedelta.days``."""
-    start = datetime.fromtimestamp(start_ms // 1000, timezone.utc)
-    end = datetime.fromtimestamp(end_ms // 1000, timezone.utc)
-    return (end - start).days
 
 
 def _netcdf_failure(entry: Mapping[str, Any], res: Resolution) -> tuple[str, str] | None:

@@ -12,6 +12,10 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from fetcher.auth import ServiceKey, load_service_key
+from fetcher.net import Http
+from fetcher.sources.clms import ClmsClient
+
 KeyWriter = Callable[..., Path]
 
 
@@ -52,3 +56,40 @@ def write_key(tmp_path: Path) -> KeyWriter:
         return path
 
     return write
+
+
+@pytest.fixture
+def key_doc(emulator: Any) -> dict[str, Any]:
+    """A service key document registered with the emulator."""
+    doc: dict[str, Any] = emulator.service_key()
+    return doc
+
+
+@pytest.fixture
+def key(key_doc: dict[str, Any], write_key: KeyWriter) -> ServiceKey:
+    """The registered key, loaded from a mode-600 file as users keep it."""
+    return load_service_key(write_key(key_doc))
+
+
+@pytest.fixture
+def http(emulator: Any) -> Http:
+    """The network seam, with the emulator's clock and no real sleeping."""
+    return Http(sleep=lambda _: None, now=emulator.clock.now)
+
+
+@pytest.fixture
+def client(emulator: Any, http: Http, key: ServiceKey) -> ClmsClient:
+    """A CLMS client on the emulator; counters start at zero."""
+    made = ClmsClient(http, emulator.urls.clms, key, now=emulator.clock.now)
+    emulator.reset_stats()
+    return made
+
+
+def clms_request(ref: dict[str, str], **changes: Any) -> dict[str, Any]:
+    """A canonical CLMS request (as fetcher.spec makes them) with ``changes`` applied."""
+    base: dict[str, Any] = {
+        "source": "clms", "ref": ref, "download": None, "layer": None, "format": None,
+        "crs": "EPSG:4326", "area": {"nuts": "ITC11"}, "time": None, "file": None,
+    }
+    base.update(changes)
+    return base
