@@ -1,9 +1,9 @@
 """The download core every source uses: stream, resume, verify, place atomically.
 
 A download streams into ``<target>.part`` while sha256 (and md5, when the source
-offers one to check) is computed on the fly; a small sidecar ``<target>.part.json`` keeps the URL and validators
-(ETag, Last-Modified) so that a later process resumes with ``Range`` and
-``If-Range``. Nothing reaches ``target`` before the size and every checksum the
+offers one to check) is computed on the fly; a small sidecar ``<target>.part.json``
+keeps the URL and validators (ETag, Last-Modified) so that a later process resumes
+with ``Range`` and ``If-Range``. Nothing reaches ``target`` before the size and every checksum the
 source offers match; a mismatch removes the partial file.
 
 ``kind_for_name`` is re-exported for the sources.

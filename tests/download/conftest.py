@@ -7,6 +7,7 @@ the run); every test starts with its faults cleared and its request log empty.
 from __future__ import annotations
 
 import random
+import time
 import types
 from collections.abc import Iterator
 from typing import Any
@@ -42,8 +43,19 @@ class Host:
 
     @property
     def requests(self) -> list[Any]:
-        """This host's requests: method, path, status, range, bytes, fault."""
-        return [r for r in self.emu.requests if r.host == self.name]
+        """This host's requests: method, path, status, range, bytes, fault.
+
+        The emulator logs a request after sending its answer, so a client can finish
+        before the entry lands; wait (briefly, really) until the log stops growing.
+        """
+        seen = self.emu.requests
+        for _ in range(50):
+            time.sleep(0.01)
+            again = self.emu.requests
+            if len(again) == len(seen):
+                break
+            seen = again
+        return [r for r in seen if r.host == self.name]
 
 
 FilesHost = Host
