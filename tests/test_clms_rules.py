@@ -28,8 +28,11 @@ def reference_area(bbox: list[float]) -> float:
         ([5, 45, 15, 55], 8.2e11, True),
         ([6.6, 35.5, 18.5, 47.1], 1.24e12, True),
         ([-10, 35, 30, 70], 1.0e13, False),
-        ([2.354736328128108, 46.852958688910306, 4.639892578127501, 45.88264619696234],
-         1.46e10, True),
+        (
+            [2.354736328128108, 46.852958688910306, 4.639892578127501, 45.88264619696234],
+            1.46e10,
+            True,
+        ),
     ],
 )
 def test_bbox_area_matches_the_documented_figures(
@@ -66,9 +69,22 @@ def test_projection_matches_pyproj_at_the_poles_and_beyond() -> None:
 
 @pytest.mark.parametrize(
     ("code", "valid"),
-    [("IT", True), ("ITC11", True), ("FRK26", True), ("UK", True), ("EL30", True),
-     ("AN", True), ("KS", True), ("XK", True), ("EC", True), ("it", False),
-     ("ZZ1", False), ("IT-C11", False), ("", False), ("1IT", False)],
+    [
+        ("IT", True),
+        ("ITC11", True),
+        ("FRK26", True),
+        ("UK", True),
+        ("EL30", True),
+        ("AN", True),
+        ("KS", True),
+        ("XK", True),
+        ("EC", True),
+        ("it", False),
+        ("ZZ1", False),
+        ("IT-C11", False),
+        ("", False),
+        ("1IT", False),
+    ],
 )
 def test_validate_nuts(code: str, valid: bool) -> None:
     assert valid == rules.validate_nuts(code)
@@ -96,9 +112,10 @@ def test_allowed_gcs() -> None:
 
 
 def test_messages_are_the_servers() -> None:
-    assert rules.MESSAGES[
-        "TEMP_MISSING_RANGE"
-    ] == "Error, TemporalFilter does not have StartDate or EndDate"
+    assert (
+        rules.MESSAGES["TEMP_MISSING_RANGE"]
+        == "Error, TemporalFilter does not have StartDate or EndDate"
+    )
     assert (
         rules.too_big_message()
         == "Error, the requested BoundingBox is too big. The limit is 1600000000000."
@@ -114,6 +131,12 @@ def test_parse_timestamp_accepts_both_forms() -> None:
 
 
 def test_status_list_and_ttl() -> None:
-    assert rules.STATUS_LIST == ("Rejected", "Queued", "In_progress", "Finished_ok", "Finished_nok",
-            "Cancelled")
+    assert rules.STATUS_LIST == (
+        "Rejected",
+        "Queued",
+        "In_progress",
+        "Finished_ok",
+        "Finished_nok",
+        "Cancelled",
+    )
     assert rules.RESULT_TTL_SECONDS == 259200

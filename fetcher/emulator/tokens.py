@@ -83,7 +83,7 @@ class TokenAuthority:
             if not isinstance(loaded, rsa.RSAPrivateKey):
                 raise ValueError("service keys are RSA keys")
             private = loaded
-        private_pem = private.private_bytes(
+        pem = private.private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
             serialization.NoEncryption(),
         )
@@ -100,7 +100,7 @@ class TokenAuthority:
             "ip_range": None,
             "issued": issued.isoformat(),
             "key_id": key_id,
-            "private_key": private_pem.decode(),
+            "private_key": pem.decode(),
             "title": title,
             "token_uri": token_uri,
             "user_id": user_id,

@@ -21,8 +21,13 @@ CORINE_FILE = "3d9e2413-46ca-4f6e-abf8-b6eb429a4e48"
 
 def grant(key: dict[str, Any], now: float, **changes: Any) -> str:
     """An RS256 grant for ``key`` at ``now``; ``changes`` override or (None) drop claims."""
-    claims: dict[str, Any] = {"iss": key["client_id"], "sub": key["user_id"],
-                              "aud": key["token_uri"], "iat": int(now), "exp": int(now) + 3600}
+    claims: dict[str, Any] = {
+        "iss": key["client_id"],
+        "sub": key["user_id"],
+        "aud": key["token_uri"],
+        "iat": int(now),
+        "exp": int(now) + 3600,
+    }
     for name, value in changes.items():
         if value is None:
             claims.pop(name, None)
@@ -33,8 +38,11 @@ def grant(key: dict[str, Any], now: float, **changes: Any) -> str:
 
 def token_for(emu: Emulator, key: dict[str, Any]) -> str:
     """A fresh access token for ``key``."""
-    with requests.post(key["token_uri"], data={"grant_type": GRANT,
-                       "assertion": grant(key, emu.clock.now())}, timeout=5) as answer:
+    with requests.post(
+        key["token_uri"],
+        data={"grant_type": GRANT, "assertion": grant(key, emu.clock.now())},
+        timeout=5,
+    ) as answer:
         assert answer.status_code == 200
         return str(answer.json()["access_token"])
 
@@ -48,8 +56,9 @@ class Client:
 
     def call(self, method: str, endpoint: str, **kwargs: Any) -> requests.Response:
         """Call one CLMS endpoint and return the closed, read response."""
-        with requests.request(method, f"{self.emu.urls.clms}/{endpoint}",
-                              headers=self.headers, timeout=5, **kwargs) as answer:
+        with requests.request(
+            method, f"{self.emu.urls.clms}/{endpoint}", headers=self.headers, timeout=5, **kwargs
+        ) as answer:
             answer.content  # noqa: B018 - read before closing
             return answer
 
@@ -95,8 +104,13 @@ def client(emu: Emulator, key: dict[str, Any]) -> Client:
 
 def lc100(**extra: Any) -> dict[str, Any]:
     """A valid LC100 item for ITC11, with overrides (None drops a key)."""
-    item: dict[str, Any] = {"DatasetID": LC100, "DatasetDownloadInformationID": LC100_INFO,
-                            "OutputFormat": "Geotiff", "OutputGCS": "EPSG:4326", "NUTS": "ITC11"}
+    item: dict[str, Any] = {
+        "DatasetID": LC100,
+        "DatasetDownloadInformationID": LC100_INFO,
+        "OutputFormat": "Geotiff",
+        "OutputGCS": "EPSG:4326",
+        "NUTS": "ITC11",
+    }
     for name, value in extra.items():
         if value is None:
             item.pop(name, None)
