@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, NoReturn, Optional
+from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
 
 import typer
 from typer.exceptions import TyperException
 
 from fetcher.errors import FetcherError, UsageError
+
+if TYPE_CHECKING:
+    from fetcher.config import Settings
+    from fetcher.reconcile.report import Report
 
 app = typer.Typer(
     name="fetcher",
@@ -39,7 +43,7 @@ Json = Annotated[bool, typer.Option("--json", help="One JSON document on stdout.
 Offline = Annotated[bool, typer.Option("--offline", help="Never touch the network.")]
 
 
-def _settings(db: str | None, data_dir: Path | None) -> object:
+def _settings(db: str | None, data_dir: Path | None) -> Settings:
     from fetcher.config import Settings
 
     return Settings.from_env(db=db, data_dir=data_dir)
@@ -49,18 +53,13 @@ def _paths(paths: list[Path] | None) -> list[Path]:
     return paths or [Path("specs")]
 
 
-def _later(command: str, issue: str) -> NoReturn:
-    raise UsageError(f"`fetcher {command}` is not available in this version yet",
-                     hint=f"it arrives with {issue}; see CHANGELOG.md")
-
-
 @app.command()
 def plan(paths: Paths = None, json: Json = False, db: Db = None, data_dir: DataDir = None,
          offline: Offline = False) -> None:
     """Show what `sync` would do, item by item, without touching the network."""
     from fetcher import ops, render
 
-    _, result = ops.plan_specs(_paths(paths), _settings(db, data_dir))  # type: ignore[arg-type]
+    _, result = ops.plan_specs(_paths(paths), _settings(db, data_dir))
     if json:
         render.dump_json(result.to_json())
         return
@@ -75,8 +74,8 @@ def plan(paths: Paths = None, json: Json = False, db: Db = None, data_dir: DataD
 def sync(
     paths: Paths = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan only.")] = False,
-    no_wait: Annotated[bool, typer.Option("--no-wait",
-                                          help="Submit and return; a later sync picks up.")] = False,
+    no_wait: Annotated[bool, typer.Option(
+        "--no-wait", help="Submit and return; a later sync picks up.")] = False,
     timeout: Annotated[Optional[float], typer.Option(  # noqa: UP045
         "--timeout", min=0, help="Stop waiting for tasks after S seconds.",
         show_default=False)] = None,
@@ -88,6 +87,9 @@ def sync(
                                          )] = False,
     retry_failed: Annotated[bool, typer.Option(
         "--retry-failed", help="Request again items whose retry budget is spent.")] = False,
+    wait_lock: Annotated[float, typer.Option(
+        "--wait-lock", min=0, help="Wait up to S seconds for another sync on this ledger."
+    )] = 0.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only errors and the summary."
                                         )] = False,
     json: Json = False,
@@ -98,16 +100,14 @@ def sync(
     if dry_run:
         plan(paths, json=json, db=db, data_dir=data_dir, offline=offline)
         return 0
-    if frozen:
-        _later("sync --frozen", "the operations work (issue 6)")
     from fetcher import render
     from fetcher.reconcile.apply import SyncOptions
     from fetcher.reconcile.apply import sync as run_sync
 
     options = SyncOptions(wait=not no_wait, timeout=timeout, jobs=jobs, offline=offline,
-                          retry_failed=retry_failed)
+                          retry_failed=retry_failed, frozen=frozen, wait_lock=wait_lock)
     log = None if (quiet or json) else _log
-    report = run_sync(_paths(paths), _settings(db, data_dir), options, log=log)  # type: ignore[arg-type]
+    report = run_sync(_paths(paths), _settings(db, data_dir), options, log=log)
     if json:
         render.dump_json(report.to_json())
     else:
@@ -119,12 +119,9 @@ def _log(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def _print_report(report: object, *, quiet: bool = False) -> None:
+def _print_report(report: Report, *, quiet: bool = False) -> None:
     from fetcher import render
     from fetcher.reconcile.plan import human_size
-    from fetcher.reconcile.report import Report
-
-    assert isinstance(report, Report)
     if not quiet:
         rows = [(o.item, o.outcome, o.task_id or "-", human_size(o.bytes) if o.bytes else "-",
                  o.message) for o in report.outcomes]
@@ -136,32 +133,75 @@ def _print_report(report: object, *, quiet: bool = False) -> None:
 @app.command()
 def status(paths: Paths = None, json: Json = False,
            check: Annotated[bool, typer.Option("--check", help="Exit 1 unless every item is "
-                                               "complete and its files match.")] = False,
-           verify: Annotated[bool, typer.Option("--verify", help="With --check: re-hash files."
-                                                )] = False,
-           offline: Offline = False, db: Db = None, data_dir: DataDir = None) -> None:
-    """Every item: state, task and server status, files, sizes, age."""
-    _later("status", "the operations work (issue 6)")
+                                               "complete, its files match the ledger and "
+                                               "fetcher.lock (if present).")] = False,
+           verify: Annotated[bool, typer.Option("--verify", help="Re-hash files instead of "
+                                                "trusting size and mtime.")] = False,
+           offline: Offline = False, db: Db = None, data_dir: DataDir = None) -> int:
+    """Every item: state, task and server status, files, sizes, age. Never uses the network."""
+    from fetcher import ops, render
+    from fetcher.reconcile.plan import human_size
+
+    report = ops.status(_paths(paths), _settings(db, data_dir), rehash=verify)
+    if json:
+        render.dump_json(report.to_json())
+    else:
+        rows = [(i.item, i.state, i.task_id or "-", i.server_status or "-", _age(i.age),
+                 str(i.files), human_size(i.size) if i.size else "-",
+                 "; ".join(i.problems) or i.reason) for i in report.items]
+        render.table(("ITEM", "STATE", "TASK", "SERVER", "AGE", "FILES", "SIZE", "DETAIL"),
+                     rows)
+        for problem in report.lock_problems:
+            print(f"lock: {problem}")
+        done = sum(1 for i in report.items if i.state == "complete" and not i.problems)
+        print(f"\n{done}/{len(report.items)} complete"
+              + ("; fetcher.lock checked" if report.lock_checked else ""))
+    return 1 if check and not report.complete else 0
+
+
+def _age(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f}{unit}"
+    return f"{max(seconds, 0):.0f}s"
 
 
 @app.command()
 def verify(paths: Paths = None, json: Json = False, offline: Offline = False, db: Db = None,
-           data_dir: DataDir = None) -> None:
-    """Re-hash every recorded file; report missing and changed ones."""
-    _later("verify", "the operations work (issue 6)")
+           data_dir: DataDir = None) -> int:
+    """Re-hash every recorded file; report missing and changed ones (exit 1 if any)."""
+    from fetcher import ops, render
+
+    problems = ops.verify(paths, _settings(db, data_dir))
+    if json:
+        render.dump_json({"ok": not problems, "problems": problems})
+    else:
+        for item, found in problems.items():
+            for problem in found:
+                print(f"{item}: {problem}")
+        print("all recorded files intact" if not problems
+              else f"{sum(map(len, problems.values()))} problem(s)")
+    return 1 if problems else 0
 
 
 @app.command()
 def lock(paths: Paths = None, db: Db = None, data_dir: DataDir = None) -> None:
     """Write fetcher.lock beside the specs: per item its ids, files, sizes and sha256."""
-    _later("lock", "the operations work (issue 6)")
+    from fetcher import ops
+
+    print(f"wrote {ops.write_lock(_paths(paths), _settings(db, data_dir))}")
 
 
 @app.command()
-def cancel(items: Annotated[list[str], typer.Argument(help="Item labels (dataset/region) or keys.")],
-           db: Db = None) -> None:
+def cancel(items: Annotated[list[str], typer.Argument(
+        help="Item labels (dataset/region) or keys.")], db: Db = None) -> None:
     """Cancel the server tasks of the given items."""
-    _later("cancel", "the operations work (issue 6)")
+    from fetcher.maintenance import cancel as cancel_items
+
+    for item, task_id in cancel_items(items, _settings(db, None), log=_log):
+        print(f"{item}: cancelled task {task_id}")
 
 
 @app.command()
@@ -169,13 +209,27 @@ def gc(paths: Paths = None,
        dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would go.")] = False,
        db: Db = None, data_dir: DataDir = None) -> None:
     """Remove orphans: items no spec names any more, with their files and server tasks."""
-    _later("gc", "the operations work (issue 6)")
+    from fetcher.maintenance import gc as collect
+
+    removals = collect(_paths(paths), _settings(db, data_dir), dry_run=dry_run, log=_log)
+    verb = "would remove" if dry_run else "removed"
+    for removal in removals:
+        extra = f", cancel task {removal.cancelled}" if removal.cancelled else ""
+        print(f"{removal.item}: {verb} {len(removal.files)} file(s){extra}")
+    print(f"{len(removals)} orphan(s)")
 
 
 @app.command()
-def doctor(db: Db = None) -> None:
+def doctor(db: Db = None) -> int:
     """Check credentials, token exchange, reachability and the ledger, requesting no data."""
-    _later("doctor", "the operations work (issue 6)")
+    from fetcher.doctor import doctor as run_checks
+    from fetcher.net import Http, RetryPolicy
+
+    http = Http(policy=RetryPolicy(attempts=2, connect_timeout=5.0, read_timeout=20.0))
+    checks = run_checks(_settings(db, None), http=http)
+    for check in checks:
+        print(f"{'ok  ' if check.ok else 'FAIL'} {check.name}: {check.detail}")
+    return 0 if all(c.ok for c in checks) else 1
 
 
 @app.command()

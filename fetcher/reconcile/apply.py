@@ -44,6 +44,8 @@ class SyncOptions:
     poll_max: float = 300.0
     poll_factor: float = 1.6
     download_retry_window: float = 300.0
+    wait_lock: float = 0.0
+    frozen: bool = False
     policy: Policy = field(default_factory=Policy)
 
 
@@ -54,13 +56,14 @@ class Reconciler:
     """One sync of a set of items against one ledger."""
 
     def __init__(self, settings: Settings, ledger: Ledger, http: Http, options: SyncOptions,
-                 *, log: Log | None = None) -> None:
+                 *, log: Log | None = None, heartbeat: Callable[[], None] | None = None) -> None:
         self.settings = settings
         self.ledger = ledger
         self.http = http
         self.options = options
         self.log = log or (lambda _line: None)
         self.services = steps.Services(settings, http, log=self.log)
+        self.heartbeat = heartbeat or (lambda: None)
         self.outcomes: dict[str, Outcome] = {}
         self.failed: set[str] = set()
         self.started = http.now()
@@ -74,12 +77,14 @@ class Reconciler:
         waited_out = False
         polled = False
         while True:
+            self.heartbeat()
             current = self._plan(items)
             work = [s for s in current.pending if s.key not in self.failed]
             if self.options.retry_failed:
                 work += [s for s in current.steps if s.held and s.key not in self.failed]
             if self.options.offline:
-                self._refuse_offline(work)
+                if self._offline_round(work):
+                    continue
                 break
             acting = [s for s in work if s.action is not Action.WAIT]
             waiting = [s for s in work if s.action is Action.WAIT]
@@ -180,16 +185,20 @@ class Reconciler:
         timeout = self.options.timeout
         return timeout is not None and self.http.now() + interval - self.started > timeout
 
-    def _refuse_offline(self, work: list[Step]) -> None:
+    def _offline_round(self, work: list[Step]) -> bool:
+        """Do what needs no network; True when something was done (plan again)."""
+        local = [s for s in work if s.action not in NETWORK_ACTIONS]
+        for step in local:
+            self._handle(step)
+        if local:
+            return True
         needs = [s for s in work if s.action in NETWORK_ACTIONS]
-        for step in work:
-            if step.action not in NETWORK_ACTIONS:
-                self._handle(step)
         if needs:
             names = ", ".join(f"{s.label} ({s.action.value})" for s in needs[:10])
             more = f" and {len(needs) - 10} more" if len(needs) > 10 else ""
             raise OfflineError(f"--offline: {len(needs)} item(s) need the network: {names}{more}",
                                hint="run the sync without --offline")
+        return False
 
     # --- the report -------------------------------------------------------
 
@@ -245,8 +254,56 @@ def sync(paths: Sequence[str | Path] = ("specs",), settings: Settings | None = N
     specs = load_specs(list(paths))
     http = http or Http(offline=options.offline)
     wall = time.monotonic()
-    with Ledger.open(settings.db, now=http.now) as ledger:
-        report = Reconciler(settings, ledger, http, options, log=log).run(specs.items)
+    from fetcher.ledger.lock import ReconcilerLock
+
+    locked = _frozen_lock(specs) if options.frozen else None
+    with Ledger.open(settings.db, now=http.now) as ledger, \
+            ReconcilerLock(ledger, now=time.time, sleep=time.sleep) as lock:
+        lock.acquire(options.wait_lock)
+        if locked is not None:
+            _seed_from_lock(ledger, specs.items, locked)
+        reconciler = Reconciler(settings, ledger, http, options, log=log,
+                                heartbeat=lock.heartbeat)
+        report = reconciler.run(specs.items)
+        if locked is not None:
+            _compare_with_lock(report, specs.items, ledger, locked)
     if http.sleep is time.sleep:
         report.seconds = time.monotonic() - wall
     return report
+
+
+def _frozen_lock(specs: Any) -> dict[str, Any]:
+    """The lock file's items, after checking the specs ask for exactly them."""
+    from fetcher import lockfile
+
+    locked = lockfile.read(specs.folder / lockfile.LOCK_NAME)
+    differences = lockfile.spec_differences(specs.items, locked)
+    if differences:
+        raise lockfile.DriftError(
+            f"--frozen: the specs differ from {lockfile.LOCK_NAME}: " + "; ".join(differences),
+            hint="run `fetcher sync` and `fetcher lock` to accept the change")
+    return locked
+
+
+def _seed_from_lock(ledger: Ledger, items: Sequence[Item], locked: dict[str, Any]) -> None:
+    """Use the locked catalogue ids and listings: a frozen sync searches nothing."""
+    from fetcher.reconcile.plan import resolution_key
+
+    ledger.sync_items(items)
+    for item in items:
+        key = resolution_key(item)
+        resolution = locked[item.key].resolution
+        if key is not None and resolution is not None:
+            ledger.save_resolution(key, item.source.value, resolution)
+
+
+def _compare_with_lock(report: Report, items: Sequence[Item], ledger: Ledger,
+                       locked: dict[str, Any]) -> None:
+    from fetcher import lockfile
+
+    for problem in lockfile.file_differences(list(items), ledger.snapshot(), locked):
+        label = problem.split(":", 1)[0]
+        for outcome in report.outcomes:
+            if outcome.item == label:
+                outcome.outcome = "drifted"
+                outcome.message = problem
