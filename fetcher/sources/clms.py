@@ -149,9 +149,14 @@ class ClmsClient:
                     hint="adopt the live task (find_task) instead of posting again")
             raise ApiError(f"the CLMS server refused the data request: {message!r}",
                            url=url, status=400, server_message=message)
+        hint = "the server may be having trouble; the next sync retries"
+        if message == clms_rules.MESSAGES["ALL_FAILED"]:
+            # The server stored the task before FME refused it; it stays Queued, without
+            # an FMETaskId, and blocks an identical request until cancelled.
+            hint = ("FME refused the task; the server keeps it Queued without an FME id, "
+                    "which blocks an identical request: cancel it, then sync again")
         raise RemoteError(f"the CLMS data request failed: HTTP {response.status_code} "
-                          f"{message!r}", url=url, status=response.status_code,
-                          hint="the server may be having trouble; the next sync retries")
+                          f"{message!r}", url=url, status=response.status_code, hint=hint)
 
     # -- tasks -----------------------------------------------------------------------
 
