@@ -144,6 +144,12 @@ class Recorder:
             self.counters["requests"] += 1
             self.counters["bytes"] += entry.bytes
 
+    def correct(self, entry: RequestRecord, sent: int) -> None:
+        """Fix a logged entry's byte count once the body was cut short."""
+        with self.lock:
+            self.counters["bytes"] += sent - entry.bytes
+            entry.bytes = sent
+
     def reset(self) -> None:
         """Zero the counters and empty the log."""
         with self.lock:

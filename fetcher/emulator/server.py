@@ -131,9 +131,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _drop(self, request: Request) -> None:
         self.close_connection = True
+        self._record(request, 0, None, 0, "drop")
         with contextlib.suppress(OSError):
             self.connection.shutdown(socket.SHUT_RDWR)
-        self._record(request, 0, None, 0, "drop")
 
     def _send(self, request: Request, answer: Response, fault: str | None,
               record: bool = True) -> None:
@@ -146,13 +146,17 @@ class _Handler(BaseHTTPRequestHandler):
         if fault == "truncate":
             self.send_header("Connection", "close")
             self.close_connection = True
+        planned = 0 if request.method == "HEAD" else (
+            length // 2 if fault == "truncate" else length)
+        # Logged before the body goes out, so a client that has read the answer
+        # always finds it in the log; corrected below if the client hung up early.
+        entry = self._record(request, status, request.headers.get("Range"), planned, fault,
+                             record)
         self.end_headers()
-        sent = 0
-        if request.method != "HEAD":
-            limit = length // 2 if fault == "truncate" else length
-            sent = self._write(chunks, limit)
-        if record:
-            self._record(request, status, request.headers.get("Range"), sent, fault)
+        if planned:
+            sent = self._write(chunks, planned)
+            if sent != planned and entry is not None:
+                self.server.recorder.correct(entry, sent)
 
     def _write(self, chunks: Iterator[bytes], limit: int) -> int:
         sent = 0
@@ -170,14 +174,16 @@ class _Handler(BaseHTTPRequestHandler):
         return sent
 
     def _record(self, request: Request, status: int, range_header: str | None, sent: int,
-                fault: str | None) -> None:
-        self.server.recorder.record(RequestRecord(
-            request.host, request.method, request.path, request.raw_query, status,
-            range_header, sent, fault,
-        ))
+                fault: str | None, record: bool = True) -> RequestRecord | None:
+        if not record:
+            return None
+        entry = RequestRecord(request.host, request.method, request.path, request.raw_query,
+                              status, range_header, sent, fault)
+        self.server.recorder.record(entry)
         downloaded = request.method == "GET" and status in (200, 206)
         if downloaded and request.download:
             self.server.recorder.count("downloads")
+        return entry
 
 
 def _prepare(request: Request,
