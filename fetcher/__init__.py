@@ -11,6 +11,12 @@ from typing import Any
 __version__ = "0.1.0"
 
 _API = {
+    "sync": "fetcher.reconcile.apply",
+    "SyncOptions": "fetcher.reconcile.apply",
+    "status": "fetcher.ops",
+    "verify": "fetcher.ops",
+    "item_files": "fetcher.ops",
+    "write_lock": "fetcher.ops",
     "plan_specs": "fetcher.ops",
     "read_snapshot": "fetcher.ops",
     "load_specs": "fetcher.spec",

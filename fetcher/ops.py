@@ -211,3 +211,22 @@ def write_lock(paths: Sequence[str | Path] = ("specs",),
     partial.write_text(text, encoding="utf-8")
     partial.replace(target)
     return target
+
+
+def item_files(label: str, paths: Sequence[str | Path] = ("specs",),
+               settings: Settings | None = None) -> list[Path]:
+    """The local files of one item (``dataset`` or ``dataset/region``), as recorded.
+
+    Raises:
+        UsageError: the specs name no such item.
+    """
+    from fetcher.errors import UsageError
+
+    settings = settings or Settings.from_env()
+    items = {i.label: i for i in load_specs(list(paths)).items}
+    if label not in items:
+        raise UsageError(f"no item {label!r} in the specs",
+                         hint="items are named dataset or dataset/region, as `fetcher status` "
+                              "shows")
+    files = read_snapshot(settings).files.get(items[label].key, ())
+    return [settings.data_dir / f.path for f in files if f.role == "data"]
