@@ -101,13 +101,18 @@ def sync(
         plan(paths, json=json, db=db, data_dir=data_dir, offline=offline)
         return 0
     from fetcher import render
+    from fetcher.display import for_terminal
     from fetcher.reconcile.apply import SyncOptions
     from fetcher.reconcile.apply import sync as run_sync
 
     options = SyncOptions(wait=not no_wait, timeout=timeout, jobs=jobs, offline=offline,
                           retry_failed=retry_failed, frozen=frozen, wait_lock=wait_lock)
-    log = None if (quiet or json) else _log
-    report = run_sync(_paths(paths), _settings(db, data_dir), options, log=log)
+    display = for_terminal(quiet or json)
+    try:
+        report = run_sync(_paths(paths), _settings(db, data_dir), options, display=display)
+    finally:
+        if display is not None:
+            display.close()
     if json:
         render.dump_json(report.to_json())
     else:

@@ -82,6 +82,13 @@ class Ledger:
         return Snapshot(items=items, resolutions=resolutions, tasks=tasks,
                         files={k: tuple(v) for k, v in files.items()})
 
+    def resolution(self, key: str) -> dict[str, Any] | None:
+        """One remembered resolution, or None."""
+        with self._read() as conn:
+            payload = conn.execute(select(ResolutionRow.payload)
+                                   .where(ResolutionRow.key == key)).scalar()
+            return dict(payload) if payload is not None else None
+
     def tasks_of(self, item_key: str) -> list[TaskRecord]:
         """Every task of an item, oldest first."""
         with self._read() as conn:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from fetcher.config import Settings
+from fetcher.display import PlainDisplay
 from fetcher.errors import AuthError, FetcherError, OfflineError
 from fetcher.ledger import Ledger
 from fetcher.net import Http
@@ -56,12 +57,14 @@ class Reconciler:
     """One sync of a set of items against one ledger."""
 
     def __init__(self, settings: Settings, ledger: Ledger, http: Http, options: SyncOptions,
-                 *, log: Log | None = None, heartbeat: Callable[[], None] | None = None) -> None:
+                 *, log: Log | None = None, heartbeat: Callable[[], None] | None = None,
+                 display: PlainDisplay | None = None) -> None:
         self.settings = settings
         self.ledger = ledger
         self.http = http
         self.options = options
-        self.log = log or (lambda _line: None)
+        self.display = display
+        self.log = log or (display.log if display else (lambda _line: None))
         self.services = steps.Services(settings, http, log=self.log)
         self.heartbeat = heartbeat or (lambda: None)
         self.outcomes: dict[str, Outcome] = {}
@@ -108,6 +111,7 @@ class Reconciler:
                          "a later sync picks the tasks up")
                 break
             self.log(f"waiting {interval:.0f} s for {len(waiting)} task(s)")
+            self._show_waiting(waiting)
             self.http.sleep(interval)
             interval = min(self.options.poll_max, interval * self.options.poll_factor)
             polled = True
@@ -181,6 +185,23 @@ class Reconciler:
         return any((t := snapshot.tasks.get(s.key)) is not None and t.updated_at is not None
                    and t.updated_at < self.started for s in waiting)
 
+    def _show_waiting(self, waiting: list[Step]) -> None:
+        if self.display is None:
+            return
+        snapshot = self.ledger.snapshot()
+        now = self.http.now()
+        rows = []
+        for step in waiting:
+            task = snapshot.tasks.get(step.key)
+            if task is not None:
+                rows.append((step.label, task.status, now - task.created_at))
+        self.display.waiting(rows)
+
+    def transfer(self, key: str, name: str, done: int, total: int | None) -> None:
+        """Show a download's progress."""
+        if self.display is not None:
+            self.display.transfer(key, name, done, total)
+
     def _timed_out(self, interval: float) -> bool:
         timeout = self.options.timeout
         return timeout is not None and self.http.now() + interval - self.started > timeout
@@ -240,7 +261,7 @@ class Reconciler:
 
 def sync(paths: Sequence[str | Path] = ("specs",), settings: Settings | None = None,
          options: SyncOptions | None = None, *, http: Http | None = None,
-         log: Log | None = None) -> Report:
+         log: Log | None = None, display: PlainDisplay | None = None) -> Report:
     """Load the specs and reconcile them; the library form of ``fetcher sync``.
 
     Raises:
@@ -263,7 +284,7 @@ def sync(paths: Sequence[str | Path] = ("specs",), settings: Settings | None = N
         if locked is not None:
             _seed_from_lock(ledger, specs.items, locked)
         reconciler = Reconciler(settings, ledger, http, options, log=log,
-                                heartbeat=lock.heartbeat)
+                                heartbeat=lock.heartbeat, display=display)
         report = reconciler.run(specs.items)
         if locked is not None:
             _compare_with_lock(report, specs.items, ledger, locked)

@@ -75,14 +75,22 @@ def resolve(rec: Reconciler, step: Step) -> None:
     item = _item(step)
     request = item.request
     payload: dict[str, Any]
+    known = rec.ledger.resolution(_res_key(item))
     if item.source is Source.CLMS:
+        from fetcher.sources.clms import Resolution
+
         client = rec.services.clms
-        resolution = client.resolve(request)
-        rec.services.counts["catalogue"] += 1
-        payload = json.loads(resolution.to_json())
-        rec.ledger.save_resolution(_res_key(item), item.source.value, payload)
+        if known is None:  # another item of this round may have resolved the same reference
+            resolution = client.resolve(request)
+            rec.services.counts["catalogue"] += 1
+            rec.ledger.save_resolution(_res_key(item), item.source.value,
+                                       json.loads(resolution.to_json()))
+        else:
+            resolution = Resolution.from_json(known)
         client.check(request, resolution)
         rec.note(item.key, f"resolved to {resolution.title!r}")
+        return
+    if known is not None:
         return
     if item.source is Source.CEDA:
         from fetcher.sources import ceda
@@ -293,8 +301,13 @@ def download_all(rec: Reconciler, steps: Sequence[Step]) -> None:
     def one(remote: RemoteFile, target: Path, clms: bool) -> LocalFile:
         host = urlsplit(remote.url).netloc
         gate = hosts.setdefault(host, threading.Semaphore(rec.options.per_host))
+
+        def progress(done: int, total: int | None) -> None:
+            _midway(done, total)
+            rec.transfer(str(target), remote.name, done, total)
+
         with gate:
-            return fetch(rec.http, remote, target, progress=_midway,
+            return fetch(rec.http, remote, target, progress=progress,
                          extra_retry_statuses=CLMS_NOT_READY if clms else (),
                          retry_window=rec.options.download_retry_window if clms else 0.0)
 
