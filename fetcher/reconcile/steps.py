@@ -225,12 +225,36 @@ def _post(rec: Reconciler, step: Step, entry: dict[str, Any], resolution: Resolu
         client.cancel(exc.task_id)
         raise
     except FetcherError as exc:
-        if getattr(exc, "status", None) == 400:
+        status = getattr(exc, "status", None)
+        if status == 400:
             rec.ledger.update_task(row, status="refused", message=exc.message)
+        elif status == 500:
+            _cancel_orphan(rec, step, row, entry, resolution)
         raise
     failpoints.hit("after-post")
     rec.ledger.update_task(row, task_id=task_id, status="Queued")
     rec.note(step.key, f"submitted task {task_id}")
+
+
+def _cancel_orphan(rec: Reconciler, step: Step, row: int, entry: dict[str, Any],
+                   resolution: Resolution) -> None:
+    """After "all requests failed" the server keeps a Queued task FME never got: cancel it.
+
+    Left alone it would never progress, and would block (and be adopted by) the
+    next identical request.
+    """
+    client = rec.services.clms
+    tasks = client.tasks()
+    rec.services.counts["task_lists"] += 1
+    found = client.find_task(entry, resolution, tasks)
+    if found is None or not found.alive or found.fme_task_id is not None:
+        return
+    client.cancel(found.task_id)
+    rec.ledger.update_task(row, task_id=found.task_id, status="Cancelled",
+                           message="the server could not hand the request to FME; "
+                                   "fetcher cancelled the orphan task")
+    rec.ledger.bump_attempts(step.key)
+    rec.note(step.key, f"cancelled orphan task {found.task_id} (FME refused it)")
 
 
 def poll(rec: Reconciler, steps: Sequence[Step]) -> None:
