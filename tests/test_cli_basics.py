@@ -1,5 +1,4 @@
 """The command line: every command has help, `plan` works offline, errors are one line."""
-# ruff: noqa: SIM300 - asserts read `expected == actual` (STYLE.md)
 
 from __future__ import annotations
 

@@ -3,7 +3,6 @@
 Every ledger here is a real SQLite file created by ``Ledger.open``, which runs the
 Alembic migrations in ``migrations/``.
 """
-# ruff: noqa: SIM300 - asserts read `expected == actual` (STYLE.md)
 
 from __future__ import annotations
 

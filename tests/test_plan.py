@@ -1,5 +1,4 @@
 """The planner: one pure decision per item, in the closed vocabulary of actions."""
-# ruff: noqa: SIM300 - asserts read `expected == actual` (STYLE.md)
 
 from __future__ import annotations
 

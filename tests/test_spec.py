@@ -5,7 +5,6 @@ folder, for cases across files) per mistake. ``EXPECTED`` below is its table of
 the exact ``path:line:column: message`` lines each case must produce, paths
 relative to the corpus.
 """
-# ruff: noqa: SIM300 - asserts read `expected == actual` (STYLE.md)
 
 from __future__ import annotations
 
