@@ -69,6 +69,7 @@ class Reconciler:
         self.heartbeat = heartbeat or (lambda: None)
         self.outcomes: dict[str, Outcome] = {}
         self.failed: set[str] = set()
+        self.submitted: set[str] = set()  # items whose request this run posted
         self.started = http.now()
 
     def run(self, items: Sequence[Item]) -> Report:
@@ -171,6 +172,14 @@ class Reconciler:
             outcome.input_error = exc.exit_code == 2
         self.ledger.event("error", exc.message, step.key)
         self.log(f"{step.label}: {exc.message}")
+
+    def settle(self, key: str, message: str) -> None:
+        """A request this run posted has failed: report it, retry only on a later sync."""
+        self.failed.add(key)
+        outcome = self.outcomes.get(key)
+        if outcome is not None:
+            outcome.outcome = "failed"
+            outcome.message = f"{message}; requested again on the next sync"
 
     def note(self, key: str, text: str) -> None:
         """Add a line to an item's story in the report, and log it."""

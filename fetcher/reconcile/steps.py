@@ -232,6 +232,7 @@ def _post(rec: Reconciler, step: Step, entry: dict[str, Any], resolution: Resolu
             _cancel_orphan(rec, step, row, entry, resolution)
         raise
     failpoints.hit("after-post")
+    rec.submitted.add(step.key)
     rec.ledger.update_task(row, task_id=task_id, status="Queued")
     rec.note(step.key, f"submitted task {task_id}")
 
@@ -279,6 +280,9 @@ def poll(rec: Reconciler, steps: Sequence[Step]) -> None:
             rec.ledger.update_task(recorded.row, **fields)
             if found.status in ("Finished_nok", "Rejected", "Cancelled"):
                 rec.ledger.bump_attempts(step.key)
+                if step.key in rec.submitted:
+                    rec.settle(step.key, f"task {found.task_id} {found.status}"
+                                         + (f": {found.message}" if found.message else ""))
             if found.status != recorded.status:
                 rec.note(step.key, f"task {found.task_id}: {found.status}"
                                    + (f" ({found.message})" if found.message else ""))
