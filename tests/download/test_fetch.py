@@ -1,5 +1,4 @@
 """fetch against the emulator's file host: resume, restart, verify, refuse, wait out."""
-# ruff: noqa: SIM300 - asserts read `expected == actual` (STYLE.md)
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
 """fetch_many: parallel downloads, a per-host limit, results in input order."""
-# ruff: noqa: SIM300 - asserts read `expected == actual` (STYLE.md)
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
 """The ceda, zenodo and http sources against the emulator, through the download core."""
-# ruff: noqa: SIM300 - asserts read `expected == actual` (STYLE.md)
 
 from __future__ import annotations
 
