@@ -55,6 +55,14 @@ Configuration (``EmulatorConfig`` fields; also the keys of a YAML/JSON file for
 
 Counters (``emu.stats``): token_grants, searches, posts, polls, deletes, downloads,
 bytes, requests. ``emu.requests`` is the request log (no header values are kept).
+
+Not reproduced yet from clms-api.md: ``@get-download-file-urls`` (§6.2),
+``@get-time-series-metadata``, ``@get_catalogapi_dates``, the manager-only services
+(``@datarequest_status_patch``, ``@datarequest_inspect``, ``@delete_data``),
+``@service-keys``, the ``/++api++/`` alias, service-key ``ip_range`` and impersonation,
+real CDSE parents and batches (only leaked child tasks are emulated), the CDSE_CSV
+ISO-8601 TemporalFilter form, the ``/fmedatadownload/`` URL variant in task records
+(the host serves it), and real NUTS names beyond a small table.
 """
 
 from __future__ import annotations
