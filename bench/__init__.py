@@ -1,0 +1,1 @@
+"""fetcher's benchmarks (not part of the test run): python bench/run.py."""
