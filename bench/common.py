@@ -69,11 +69,13 @@ def clms_spec(name: str, regions: list[str]) -> dict[str, Any]:
 
 
 def write_spec(folder: Path, datasets: dict[str, Any], name: str = "bench.yaml") -> Path:
-    """Write one spec file (JSON is valid YAML, and quick to write) into ``folder``."""
+    """Write one spec file into ``folder``, in block style as people write specs."""
+    import yaml
+
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name
-    path.write_text(json.dumps({"version": 1, "datasets": datasets}, indent=1),
-                    encoding="utf-8")
+    path.write_text(yaml.safe_dump({"version": 1, "datasets": datasets}, sort_keys=False,
+                                   allow_unicode=True), encoding="utf-8")
     return folder
 
 
