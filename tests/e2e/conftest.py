@@ -8,11 +8,14 @@ schedule of fractions of a second.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import textwrap
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -170,7 +173,10 @@ class Workspace:
 
     @contextmanager
     def ledger(self) -> Iterator[Ledger]:
-        with Ledger.open(str(self.db)) as ledger:
+        """The workspace's ledger, opened as fetcher opens it for this data folder."""
+        from fetcher.ops import open_ledger
+
+        with open_ledger(self.settings) as ledger:
             yield ledger
 
     def env(self, **extra: str) -> dict[str, str]:
@@ -195,12 +201,45 @@ class Workspace:
             timeout=timeout, check=False)
 
 
+_TEMPLATE_DIR: list[Path] = []
+
+
+@functools.cache
+def _templates() -> tuple[str, Path]:
+    """One RSA key and one freshly migrated ledger, copied into every workspace.
+
+    Generating a 2048-bit key and running the migrations cost a few tenths of a
+    second each; doing them once keeps the suite fast without faking either.
+    """
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(serialization.Encoding.PEM,
+                            serialization.PrivateFormat.TraditionalOpenSSL,
+                            serialization.NoEncryption()).decode()
+    folder = Path(tempfile.mkdtemp(prefix="fetcher-e2e-"))
+    _TEMPLATE_DIR.append(folder)
+    Ledger.open(str(folder / "ledger.db")).close()
+    return pem, folder / "ledger.db"
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remove_templates() -> Iterator[None]:
+    yield
+    for folder in _TEMPLATE_DIR:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def make_workspace(root: Path, emu: Emulator) -> Workspace:
+    """A workspace in ``root``: specs folder, migrated ledger, a mode-600 service key."""
     ws = Workspace(root, emu)
     ws.specs.mkdir(parents=True)
+    pem, ledger = _templates()
+    shutil.copyfile(ledger, ws.db)
     fd = os.open(ws.key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(emu.service_key(), handle)
+        json.dump(emu.service_key(private_key=pem), handle)
     return ws
 
 

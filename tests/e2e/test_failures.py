@@ -47,8 +47,6 @@ def test_finished_nok_is_shown_in_the_report(failing: Workspace) -> None:
         outcome.outcome, NOK in outcome.message, outcome.server_status, report.exit_code)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a task that fails is re-posted within the same "
-                   "sync (apply.run re-plans RESUBMIT at once), burning the whole retry budget")
 def test_a_failed_task_is_not_requested_again_in_the_same_sync(failing: Workspace) -> None:
     failing.sync()
     assert 1 == posts(failing.emu)
@@ -88,12 +86,10 @@ def test_retry_failed_requests_a_held_item_again(failing: Workspace) -> None:
     assert 1 == posts(failing.emu)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: --retry-failed re-posts a held item every round "
-                   "for ever (apply.run re-adds held steps each round; nothing resets or ends it)")
 def test_retry_failed_requests_a_held_item_once_per_sync(failing: Workspace) -> None:
     later_syncs(failing, 4)
     failing.emu.reset_stats()
-    failing.sync(retry_failed=True, timeout=3600)  # the timeout only bounds the bug
+    failing.sync(retry_failed=True, timeout=3600)  # the timeout bounds a regression
     assert 1 == posts(failing.emu)
 
 
