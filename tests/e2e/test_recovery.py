@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
 from fetcher.emulator import Emulator
@@ -203,3 +204,30 @@ def test_files_deleted_locally_are_fetched_again_from_the_live_result(ws: Worksp
     report = ws.sync()
     assert ("downloaded", 0, []) == (report.outcomes[0].outcome, posts(ws.emu),
                                      disk_problems(ws))
+
+
+def test_a_403_that_outlasts_the_retry_window_is_downloaded_by_the_next_sync(
+        tmp_path: Path, make_emulator: Callable[..., Emulator]) -> None:
+    ws = make_workspace(tmp_path, make_emulator(forbid_after_finish=900))
+    ws.write_kinds("nuts")
+    first = ws.sync()
+    ws.emu.clock.advance(900)
+    second = ws.sync()
+    assert ("failed", "downloaded", 1, []) == (
+        first.outcomes[0].outcome, second.outcomes[0].outcome, posts(ws.emu), disk_problems(ws))
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: a Finished_ok result the download host answers 404 "
+                   "for (past the not-ready window) is never requested again; every sync retries "
+                   "the download for 300 s and fails (steps.download_all / plan.expired)")
+def test_a_result_the_server_expired_early_is_requested_again(
+        tmp_path: Path, make_emulator: Callable[..., Emulator]) -> None:
+    # The docs say 72 h; older docs said 10 days and xcube-clms assumes 24 h (§5.6).
+    ws = make_workspace(tmp_path, make_emulator(result_ttl=24 * 3600))
+    ws.write_kinds("nuts")
+    ws.sync(wait=False)
+    ws.emu.clock.advance(30 * 3600)
+    ws.sync()
+    ws.emu.clock.advance(3600)
+    report = ws.sync()
+    assert ("downloaded", 2) == (report.outcomes[0].outcome, posts(ws.emu))
