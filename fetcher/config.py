@@ -7,6 +7,7 @@ variable, else from its default (DESIGN.md, "Environment").
 from __future__ import annotations
 
 import os
+import socket
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -32,6 +33,21 @@ class Settings:
     ceda_url: str
     zenodo_url: str
     poll_interval: float = 5.0
+    location: str | None = None
+
+    def site(self, shared: bool) -> str:
+        """The name under which this data folder's files are recorded in the ledger.
+
+        ``FETCHER_LOCATION`` when set (give machines that mount one shared data folder
+        the same name, so it is downloaded once); for a ledger shared between machines,
+        the host name and the data folder's absolute path; for a ledger of one machine,
+        "" (one data folder per ledger, as before locations existed).
+        """
+        if self.location:
+            return self.location
+        if not shared:
+            return ""
+        return f"{socket.gethostname()}:{self.data_dir.expanduser().resolve()}"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, **overrides: object) -> Settings:
@@ -49,6 +65,7 @@ class Settings:
             ceda_url=get("FETCHER_CEDA_URL").rstrip("/"),
             zenodo_url=get("FETCHER_ZENODO_URL").rstrip("/"),
             poll_interval=_seconds(get("FETCHER_POLL_INTERVAL"), "FETCHER_POLL_INTERVAL"),
+            location=env.get("FETCHER_LOCATION") or None,
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         if "data_dir" in given:

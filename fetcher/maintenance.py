@@ -15,6 +15,7 @@ from fetcher.config import Settings
 from fetcher.errors import UsageError
 from fetcher.ledger import Ledger
 from fetcher.net import Http
+from fetcher.ops import open_ledger
 from fetcher.reconcile.plan import ALIVE
 from fetcher.spec import load_specs
 from fetcher.types import ItemRecord, TaskRecord
@@ -37,7 +38,7 @@ def gc(paths: Sequence[str | Path] = ("specs",), settings: Settings | None = Non
     settings = settings or Settings.from_env()
     wanted = {i.key for i in load_specs(list(paths)).items}
     removals = []
-    with Ledger.open(settings.db) as ledger:
+    with open_ledger(settings) as ledger:
         snapshot = ledger.snapshot()
         for key, record in snapshot.items.items():
             if key in wanted:
@@ -73,7 +74,7 @@ def cancel(names: Sequence[str], settings: Settings | None = None, *,
     """
     settings = settings or Settings.from_env()
     done = []
-    with Ledger.open(settings.db) as ledger:
+    with open_ledger(settings) as ledger:
         snapshot = ledger.snapshot()
         by_name = {_label(r): k for k, r in snapshot.items.items()} | {
             k: k for k in snapshot.items}

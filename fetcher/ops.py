@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,9 +21,11 @@ from fetcher.spec import Specs, load_specs
 from fetcher.types import FileRecord, Snapshot
 
 
-def open_ledger(settings: Settings) -> Ledger:
-    """Open (creating or upgrading) the ledger the settings name."""
-    return Ledger.open(settings.db)
+def open_ledger(settings: Settings, *, now: Callable[[], float] = time.time) -> Ledger:
+    """Open (creating or upgrading) the ledger the settings name, for their data folder."""
+    ledger = Ledger.open(settings.db, now=now)
+    ledger.site = settings.site(ledger.shared)
+    return ledger
 
 
 def read_snapshot(settings: Settings) -> Snapshot:

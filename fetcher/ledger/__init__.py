@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Engine, delete, func, insert, select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from fetcher.errors import LedgerError
 from fetcher.ledger import db
@@ -22,6 +22,7 @@ from fetcher.ledger.models import (
     EventRow,
     FileRow,
     ItemRow,
+    LeaseRow,
     ResolutionRow,
     TaskRow,
     TaskStatusRow,
@@ -34,15 +35,23 @@ INTENT = "intent"
 class Ledger:
     """One open ledger. Use as a context manager, or call ``close``."""
 
-    def __init__(self, engine: Engine, url: str, *, now: Callable[[], float] = time.time) -> None:
+    def __init__(self, engine: Engine, url: str, *, now: Callable[[], float] = time.time,
+                 site: str = "") -> None:
         self.engine = engine
         self.url = url
         self.now = now
+        self.site = site
 
     @classmethod
-    def open(cls, location: str | None = None, *,
-             now: Callable[[], float] = time.time) -> Ledger:
+    def open(cls, location: str | None = None, *, now: Callable[[], float] = time.time,
+             site: str = "") -> Ledger:
         """Open (creating or upgrading) the ledger at a path or URL.
+
+        Args:
+            location: A path (SQLite) or an SQLAlchemy URL; default ``FETCHER_DB``.
+            now: The clock for recorded times.
+            site: Whose files this ledger reads and records: the data folder's location
+                (files are recorded per location when several machines share a ledger).
 
         Raises:
             LedgerError: unreadable, or written by a newer fetcher.
@@ -50,7 +59,12 @@ class Ledger:
         url = db.database_url(location or db.default_db())
         engine = db.make_engine(url)
         db.upgrade(engine, url)
-        return cls(engine, url, now=now)
+        return cls(engine, url, now=now, site=site)
+
+    @property
+    def shared(self) -> bool:
+        """Whether several machines may use this ledger at once (not SQLite)."""
+        return not self.url.startswith("sqlite")
 
     def close(self) -> None:
         """Release the database connections."""
@@ -77,7 +91,8 @@ class Ledger:
             tasks = {row.item_key: _task(row) for row in conn.execute(
                 select(TaskRow.__table__).where(TaskRow.id.in_(latest)))}
             files: dict[str, list[FileRecord]] = defaultdict(list)
-            for row in conn.execute(select(FileRow.__table__).order_by(FileRow.path)):
+            for row in conn.execute(select(FileRow.__table__).where(self._here())
+                                    .order_by(FileRow.path)):
                 files[row.item_key].append(_file(row))
         return Snapshot(items=items, resolutions=resolutions, tasks=tasks,
                         files={k: tuple(v) for k, v in files.items()})
@@ -95,10 +110,6 @@ class Ledger:
             rows = conn.execute(select(TaskRow.__table__).where(TaskRow.item_key == item_key)
                                 .order_by(TaskRow.id))
             return [_task(row) for row in rows]
-
-    def open_tasks(self) -> list[TaskRecord]:
-        """The latest task of each item whose task is still an intent or alive on the server."""
-        return [t for t in self.snapshot().tasks.values() if t.status != "superseded"]
 
     def history(self, task_row: int) -> list[tuple[str, str, float]]:
         """Every (status, message, seen_at) a task went through."""
@@ -185,14 +196,14 @@ class Ledger:
     def record_files(self, item_key: str, files: Iterable[FileRecord]) -> None:
         """Make ``files`` the item's recorded files (replacing what was there)."""
         now = self.now()
-        rows = [dict(item_key=item_key, path=f.path, role=f.role, size=f.size, sha256=f.sha256,
-                     md5=f.md5, mtime_ns=f.mtime_ns, url=f.url, etag=f.etag,
-                     last_modified=f.last_modified, recorded_at=now) for f in files]
+        rows = [dict(item_key=item_key, location=self.site, path=f.path, role=f.role,
+                     size=f.size, sha256=f.sha256, md5=f.md5, mtime_ns=f.mtime_ns, url=f.url,
+                     etag=f.etag, last_modified=f.last_modified, recorded_at=now) for f in files]
         with self._write() as conn:
-            conn.execute(delete(FileRow).where(FileRow.item_key == item_key))
+            conn.execute(delete(FileRow).where(FileRow.item_key == item_key, self._here()))
             paths = [r["path"] for r in rows]
             if paths:
-                conn.execute(delete(FileRow).where(FileRow.path.in_(paths)))
+                conn.execute(delete(FileRow).where(FileRow.path.in_(paths), self._here()))
                 conn.execute(insert(FileRow), rows)
             conn.execute(insert(EventRow).values(at=now, item_key=item_key, kind="files",
                                                  message=f"{len(rows)} file(s) recorded"))
@@ -225,7 +236,54 @@ class Ledger:
             conn.execute(insert(EventRow).values(at=self.now(), item_key=item_key, kind="gc",
                                                  message="item forgotten"))
 
+    # --- leases: workers sharing a ledger split the items ---------------------
+
+    def claim(self, item_key: str, scope: str, holder: str, ttl: float,
+              now: float | None = None, dead: Callable[[str], bool] | None = None) -> bool:
+        """Take the lease on (item, scope) if it is free, expired, ours, or its holder is dead.
+
+        ``dead`` tells from a holder's name that it is gone (a process of this host).
+        """
+        now = time.time() if now is None else now
+        values = dict(holder=holder, acquired_at=now, expires_at=now + ttl)
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(insert(LeaseRow).values(item_key=item_key, scope=scope, **values))
+            return True
+        except IntegrityError:
+            pass
+        except SQLAlchemyError as exc:
+            raise LedgerError(f"cannot claim work in the ledger at {db.redact(self.url)}: "
+                              f"{type(exc).__name__}") from exc
+        with self._write() as conn:
+            row = conn.execute(select(LeaseRow.holder, LeaseRow.expires_at)
+                               .where(LeaseRow.item_key == item_key, LeaseRow.scope == scope)
+                               .with_for_update(skip_locked=True)).first()
+            if row is None:
+                return False  # being claimed by another worker right now
+            if row.holder != holder and row.expires_at > now and not (dead and dead(row.holder)):
+                return False  # held by a live worker
+            conn.execute(update(LeaseRow).where(LeaseRow.item_key == item_key,
+                                                LeaseRow.scope == scope).values(**values))
+            return True
+
+    def renew(self, holder: str, ttl: float, now: float | None = None) -> None:
+        """Extend every lease ``holder`` has."""
+        now = time.time() if now is None else now
+        with self._write() as conn:
+            conn.execute(update(LeaseRow).where(LeaseRow.holder == holder)
+                         .values(expires_at=now + ttl))
+
+    def release(self, holder: str) -> None:
+        """Give back every lease ``holder`` has."""
+        with self._write() as conn:
+            conn.execute(delete(LeaseRow).where(LeaseRow.holder == holder))
+
     # --- plumbing --------------------------------------------------------
+
+    def _here(self) -> Any:
+        """Files of this ledger's site (and those recorded before sites existed)."""
+        return FileRow.location.in_([self.site, ""]) if self.site else FileRow.location == ""
 
     def _read(self) -> Any:
         return _Guard(self.engine.connect, self.url)

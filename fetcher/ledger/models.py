@@ -17,6 +17,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -100,7 +101,8 @@ class FileRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     item_key: Mapped[str] = mapped_column(ForeignKey("items.key", ondelete="CASCADE"))
-    path: Mapped[str] = mapped_column(String(1000), unique=True)
+    location: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    path: Mapped[str] = mapped_column(String(1000))
     role: Mapped[str] = mapped_column(String(16), default="data")
     size: Mapped[int] = mapped_column(BigInteger)
     sha256: Mapped[str] = mapped_column(String(64))
@@ -111,7 +113,8 @@ class FileRow(Base):
     last_modified: Mapped[str | None] = mapped_column(Text)
     recorded_at: Mapped[float] = mapped_column(Float)
 
-    __table_args__ = (Index("ix_files_item_key", "item_key"),)
+    __table_args__ = (Index("ix_files_item_key", "item_key"),
+                      UniqueConstraint("location", "path", name="uq_files_location_path"))
 
 
 class EventRow(Base):
@@ -139,3 +142,19 @@ class LockRow(Base):
     host: Mapped[str] = mapped_column(String(200))
     since: Mapped[float] = mapped_column(Float)
     heartbeat: Mapped[float] = mapped_column(Float)
+
+
+class LeaseRow(Base):
+    """Who works on an item now, in one scope ("request", or "files:<location>").
+
+    Workers sharing a ledger claim items one by one; a lease whose holder stops
+    renewing it expires and another worker takes the item over.
+    """
+
+    __tablename__ = "leases"
+
+    item_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    scope: Mapped[str] = mapped_column(String(600), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    acquired_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float] = mapped_column(Float)

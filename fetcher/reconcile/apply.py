@@ -23,6 +23,7 @@ from fetcher.ledger import Ledger
 from fetcher.net import Http
 from fetcher.ops import stat_files
 from fetcher.reconcile import steps
+from fetcher.reconcile.leases import Leases
 from fetcher.reconcile.plan import Plan, Policy, Step, plan
 from fetcher.reconcile.report import Outcome, Report
 from fetcher.types import Action, Item
@@ -66,6 +67,7 @@ class Reconciler:
         self.display = display
         self.log = log or (display.log if display else (lambda _line: None))
         self.services = steps.Services(settings, http, log=self.log)
+        self.leases = Leases(ledger)
         self.heartbeat = heartbeat or (lambda: None)
         self.outcomes: dict[str, Outcome] = {}
         self.failed: set[str] = set()
@@ -92,11 +94,25 @@ class Reconciler:
                 break
             acting = [s for s in work if s.action is not Action.WAIT]
             waiting = [s for s in work if s.action is Action.WAIT]
+            deferred: list[Step] = []
             if acting:
-                self._act(acting, waiting)
-                continue
-            if not waiting:
+                claimed, deferred = self._claim(items, acting)
+                if claimed:
+                    try:
+                        self._act(claimed, waiting)
+                    finally:
+                        self.leases.release()
+                    continue
+            if not waiting and not deferred:
                 break
+            if deferred and not waiting:
+                # Other workers hold these items: wait for them like for the server.
+                if not self.options.wait or self._timed_out(interval):
+                    waited_out = True
+                    break
+                self.log(f"{len(deferred)} item(s) being worked on by another worker")
+                self.http.sleep(min(interval, self.leases.ttl / 3))
+                continue
             if not polled:
                 # A run that finds tasks already waiting asks the server once at once.
                 polled = True
@@ -141,6 +157,18 @@ class Reconciler:
         downloads = by_action.get(Action.DOWNLOAD, [])
         if downloads:
             steps.download_all(self, downloads)
+
+    def _claim(self, items: Sequence[Item], acting: list[Step]) -> tuple[list[Step], list[Step]]:
+        """Lease the items to act on, then keep only steps a fresh plan still agrees with.
+
+        Another worker may have acted between this worker's plan and its claim.
+        """
+        claimed, deferred = self.leases.claim(acting)
+        if not claimed or not self.ledger.shared:
+            return claimed, deferred
+        fresh = {s.key: s.action for s in self._plan(items).steps}
+        agreed = [s for s in claimed if fresh.get(s.key) is s.action]
+        return agreed, deferred + [s for s in claimed if fresh.get(s.key) is not s.action]
 
     def _poll(self, waiting: list[Step]) -> None:
         self._guard_all(waiting, lambda: steps.poll(self, waiting))
@@ -285,16 +313,21 @@ def sync(paths: Sequence[str | Path] = ("specs",), settings: Settings | None = N
     http = http or Http(offline=options.offline)
     wall = time.monotonic()
     from fetcher.ledger.lock import ReconcilerLock
+    from fetcher.ops import open_ledger
 
     locked = _frozen_lock(specs) if options.frozen else None
-    with Ledger.open(settings.db, now=http.now) as ledger, \
+    with open_ledger(settings, now=http.now) as ledger, \
             ReconcilerLock(ledger, now=time.time, sleep=time.sleep) as lock:
-        lock.acquire(options.wait_lock)
+        if not ledger.shared:  # a shared ledger's workers split the items with leases
+            lock.acquire(options.wait_lock)
         if locked is not None:
             _seed_from_lock(ledger, specs.items, locked)
         reconciler = Reconciler(settings, ledger, http, options, log=log,
                                 heartbeat=lock.heartbeat, display=display)
-        report = reconciler.run(specs.items)
+        try:
+            report = reconciler.run(specs.items)
+        finally:
+            reconciler.leases.close()
         if locked is not None:
             _compare_with_lock(report, specs.items, ledger, locked)
     if http.sleep is time.sleep:
