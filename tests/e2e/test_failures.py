@@ -121,3 +121,40 @@ def test_a_task_cancelled_on_the_server_is_recorded_and_requested_again(ws: Work
         first = [s for s, _, _ in ledger.history(tasks[0].row)]
     assert (["intent", "Queued", "Cancelled"], 2, "downloaded") == (
         first, len(tasks), report.outcomes[0].outcome)
+
+
+def test_fme_refusing_the_task_is_reported_and_the_orphan_cancelled(
+        tmp_path, make_emulator: Callable[..., Emulator]) -> None:
+    ws = make_workspace(tmp_path, make_emulator(fme_fails=True))
+    ws.write_kinds("nuts")
+    report = ws.sync()
+    (task,) = ws.emu.tasks.all()
+    assert ("failed", True, 1, "Cancelled") == (
+        report.outcomes[0].outcome, "all requests failed" in report.outcomes[0].message,
+        ws.emu.stats["deletes"], task.record["Status"])
+
+
+def test_after_fme_recovers_a_later_sync_requests_the_item_again(
+        tmp_path, make_emulator: Callable[..., Emulator]) -> None:
+    ws = make_workspace(tmp_path, make_emulator(fme_fails=True))
+    ws.write_kinds("nuts")
+    ws.sync()
+    ws.emu.config.fme_fails = False
+    report = ws.sync()
+    assert ("downloaded", 2) == (report.outcomes[0].outcome, posts(ws.emu))
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: a task adopted after the 'same thing twice' answer "
+                   "is not added to rec.submitted (steps._post DuplicateRequest path), so when it "
+                   "fails the same sync posts the item again")
+def test_an_adopted_task_that_fails_is_not_requested_again_in_the_same_sync(
+        failing: Workspace) -> None:
+    from fetcher.reconcile.apply import SyncOptions, sync
+    from tests.e2e.test_recovery import RacingHttp
+
+    http = RacingHttp(sleep=failing.emu.clock.advance, now=failing.emu.clock.now)
+    try:
+        sync([failing.specs], failing.settings, SyncOptions(), http=http)
+    finally:
+        http.close()
+    assert 1 == len(failing.emu.tasks.all())
