@@ -231,3 +231,30 @@ def test_a_result_the_server_expired_early_is_requested_again(
     ws.emu.clock.advance(3600)
     report = ws.sync()
     assert ("downloaded", 2) == (report.outcomes[0].outcome, posts(ws.emu))
+
+
+def test_foreign_tasks_of_unknown_shape_in_the_task_list_are_tolerated(ws: Workspace) -> None:
+    from fetcher.emulator.tasks import Task
+
+    user = "n00015mf"
+    for n, record in enumerate([
+            {"Status": "Paused", "UserID": user},  # a status nobody documented
+            {"Status": "In progress", "UserID": user, "Datasets": "not a list"},
+            {"Status": "FINISHED_OK", "UserID": user, "Datasets": {"DatasetID": LC100_UID},
+             "cdse_task_role": "child"}]):
+        ws.emu.tasks._tasks[f"99{n}"] = Task(f"99{n}", record, 0.0, 0, 0, None, False,
+                                             settled=True)
+    ws.write_kinds("nuts")
+    report = ws.sync()
+    assert ("downloaded", 1) == (report.outcomes[0].outcome, posts(ws.emu))
+
+
+def test_adding_a_region_later_posts_for_it_alone_without_a_catalogue_search(
+        ws: Workspace) -> None:
+    ws.write_kinds("nuts")
+    ws.sync()
+    ws.write_spec(ws.specs.joinpath("specs.yaml").read_text().replace("[ITC11]", "[ITC11, ES51]"))
+    ws.emu.reset_stats()
+    report = ws.sync()
+    assert ({"up-to-date": 1, "downloaded": 1}, 1, 0) == (
+        report.count(), posts(ws.emu), ws.emu.stats["searches"])
