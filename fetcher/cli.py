@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
 
 import typer
+from typer._click.exceptions import NoArgsIsHelpError
 from typer.exceptions import TyperException
 
 from fetcher.errors import FetcherError, UsageError
@@ -329,6 +330,9 @@ def run(argv: list[str] | None = None) -> int:
         _error("interrupted", None)
         return 130
     except TyperException as exc:
+        if isinstance(exc, NoArgsIsHelpError):  # `fetcher` or `fetcher db` alone
+            print(exc.format_message())
+            return 0
         _error(exc.format_message(), "see `fetcher --help`")
         return 2
     except KeyboardInterrupt:

@@ -313,8 +313,13 @@ def _load_dataset(name: Any, body: Any, where: _Located, problems: list[SpecProb
 
 
 def _region_problem(ref: str, named: Mapping[str, RegionDef]) -> str | None:
-    """Why a dataset's region reference is unusable, or None when it is fine."""
-    if ref in named:
+    """Why a dataset's region reference is unusable, or None when it is fine.
+
+    A named region wins over a code of the same letters (``PRD`` is the region
+    ``prd``, not a NUTS code of Puerto Rico).
+    """
+    if ref.lower() in named:
+        ref = ref.lower()
         west, south, east, north = named[ref].bbox
         area = clms_rules.bbox_area([west, north, east, south])
         if area > clms_rules.AREA_LIMIT:
@@ -544,7 +549,7 @@ def expand(name: str, model: _Model, regions: Mapping[str, RegionDef],
     """The items of one dataset: one per region, or one when it has none."""
     labels: list[str | None] = [None]
     if isinstance(model, ClmsSpec) and model.regions:
-        labels = [r if r in regions else r.upper() for r in model.regions]
+        labels = [r.lower() if r.lower() in regions else r.upper() for r in model.regions]
     items = []
     for label in labels:
         request = canonical(model, label, regions)

@@ -373,6 +373,8 @@ def extract(
     """
     dest.mkdir(parents=True, exist_ok=True)
     budget = _Budget(archive, max_total, max_ratio)
+    for stale in dest.parent.glob(f".{dest.name}.extract-*"):
+        shutil.rmtree(stale, ignore_errors=True)  # left by a run killed mid-extraction
     work = Path(tempfile.mkdtemp(prefix=f".{dest.name}.extract-", dir=dest.parent))
     try:
         if zipfile.is_zipfile(archive):

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError, SQLAlchemyError
 
 from fetcher.errors import LedgerError
 
@@ -75,10 +75,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 def current_revision(engine: Engine) -> str | None:
     """The ledger's schema revision, or None for an empty database."""
-    with engine.connect() as conn:
-        if not inspect(conn).has_table("alembic_version"):
-            return None
-        return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    try:
+        with engine.connect() as conn:
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except (OperationalError, ProgrammingError):
+        with engine.connect() as conn:
+            if inspect(conn).has_table("alembic_version"):
+                raise
+        return None
 
 
 def migrations_dir() -> Path:

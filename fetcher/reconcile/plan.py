@@ -143,6 +143,8 @@ def _step(item: Item, snapshot: Snapshot, disk: Disk, now: float, policy: Policy
             return step(Action.DOWNLOAD, reason)
         if task and task.status == "Finished_ok" and not expired(task, now, policy):
             return step(Action.DOWNLOAD, f"{reason}; task {task.task_id} still has it", task)
+        if task is None or not task.task_id:
+            return step(Action.SUBMIT, f"{reason}; no request on record to fetch it from")
         return step(Action.RESUBMIT, f"{reason}; the task's result has expired", task)
     res_key = resolution_key(item)
     if res_key is not None and res_key not in snapshot.resolutions:
@@ -183,7 +185,10 @@ def _clms_step(item: Item, task: TaskRecord | None, snapshot: Snapshot, now: flo
 def expired(task: TaskRecord, now: float, policy: Policy | None = None) -> bool:
     """Whether a finished task's result is past its lifetime."""
     ttl = (policy or Policy()).result_ttl
-    return task.finalized_at is not None and now >= task.finalized_at + ttl
+    # Without a FinalizationDateTime, the first time fetcher saw the task finished
+    # (its last update) stands in for it.
+    finished = task.finalized_at if task.finalized_at is not None else task.updated_at
+    return finished is not None and now >= finished + ttl
 
 
 def _archive_left(files: Iterable[FileRecord], disk: Disk) -> bool:
