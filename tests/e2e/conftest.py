@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -202,6 +203,7 @@ class Workspace:
 
 
 _TEMPLATE_DIR: list[Path] = []
+_TEMPLATE_LOCK = threading.Lock()
 
 
 @functools.cache
@@ -235,7 +237,8 @@ def make_workspace(root: Path, emu: Emulator) -> Workspace:
     """A workspace in ``root``: specs folder, migrated ledger, a mode-600 service key."""
     ws = Workspace(root, emu)
     ws.specs.mkdir(parents=True)
-    pem, ledger = _templates()
+    with _TEMPLATE_LOCK:  # the kill scenarios build workspaces from several threads
+        pem, ledger = _templates()
     shutil.copyfile(ledger, ws.db)
     fd = os.open(ws.key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:

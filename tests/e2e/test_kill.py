@@ -1,68 +1,118 @@
 """kill -9 at every phase of a sync, then a rerun: never a second POST, never a partial file.
 
-Each test runs ``python -m fetcher sync`` with FETCHER_FAILPOINT set, so the process
-SIGKILLs itself at that place, then runs it again without; the emulator has a real
-clock and a schedule of a few tenths of a second.
+Each scenario runs ``python -m fetcher sync`` with FETCHER_FAILPOINT set, so the process
+SIGKILLs itself at that place, then runs it again without. Every scenario has its own
+emulator (real clock, a schedule of tenths of a second) and workspace; the scenarios
+run side by side once per module, and each test reads one fact of one scenario.
 """
 
 from __future__ import annotations
 
 import signal
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Workspace, disk_problems, posts
+from fetcher.emulator import Emulator, EmulatorConfig
+from tests.e2e.conftest import KINDS, Workspace, disk_problems, make_workspace, spec_text
 
 KILLED = -signal.SIGKILL
+GEBCO = """\
+  gebco:
+    source: ceda
+    path: /bodc/gebco/global/gebco_2024/ice_surface_elevation/netcdf
+    files: ["gebco_2024*.zip"]
+"""
 
 
-def kill_then_rerun(ws: Workspace, failpoint: str) -> tuple[int, int]:
-    first = ws.cli("--quiet", failpoint=failpoint)
-    second = ws.cli("--quiet")
-    assert "" == second.stderr.strip() or second.returncode == 0, second.stderr
-    return first.returncode, second.returncode
+@dataclass
+class Run:
+    """What one kill-then-rerun scenario left behind."""
+
+    codes: tuple[int, int] = (0, 0)
+    after_kill: list[str] = field(default_factory=list)
+    posts: int = 0
+    problems: list[str] = field(default_factory=list)
+    ranges: list[str | None] = field(default_factory=list)
+    stderr: str = ""
 
 
-@pytest.mark.parametrize("failpoint", ["after-intent", "after-post", "after-download",
-                                       "after-extract"])
-def test_kill_at_a_phase_then_rerun_posts_once_and_leaves_only_recorded_files(
-        live_ws: Workspace, failpoint: str) -> None:
-    live_ws.write_kinds("nuts", "prepackaged")
-    codes = kill_then_rerun(live_ws, failpoint)
-    assert ((KILLED, 0), 2, []) == (codes, posts(live_ws.emu), disk_problems(live_ws))
+# name -> (failpoint, spec, emulator config fields)
+SCENARIOS = {
+    "after-intent": ("after-intent", "clms", {}),
+    "after-post": ("after-post", "clms", {}),
+    "after-download": ("after-download", "clms", {}),
+    "after-extract": ("after-extract", "clms", {}),
+    "mid-download-http": ("mid-download", "http", {}),
+    "mid-download-ceda": ("mid-download", "ceda", {"ceda_file_size": 3_000_000}),
+}
 
 
-def test_kill_mid_download_leaves_only_a_part_file(live_ws: Workspace) -> None:
-    url = f"{live_ws.emu.urls.files}/random/3000000/big.bin?seed=7"
-    live_ws.write_spec(f"version: 1\ndatasets:\n  big:\n    source: http\n    url: {url}\n")
-    first = live_ws.cli("--quiet", failpoint="mid-download")
-    files = sorted(p.name for p in live_ws.data.rglob("*") if p.is_file())
-    assert (KILLED, True, []) == (first.returncode, "big.bin.part" in files,
-                                  [f for f in files if ".part" not in f])
+def _spec(kind: str, emu: Emulator) -> str:
+    if kind == "clms":
+        return spec_text(KINDS["nuts"], KINDS["prepackaged"])
+    if kind == "ceda":
+        return spec_text(GEBCO)
+    url = f"{emu.urls.files}/random/3000000/big.bin?seed=7"
+    return spec_text(f"  big:\n    source: http\n    url: {url}\n")
 
 
-def test_kill_mid_download_of_a_large_file_then_rerun_resumes(live_ws: Workspace) -> None:
-    url = f"{live_ws.emu.urls.files}/random/3000000/big.bin?seed=7"
-    live_ws.write_spec(f"version: 1\ndatasets:\n  big:\n    source: http\n    url: {url}\n")
-    codes = kill_then_rerun(live_ws, "mid-download")
-    ranges = [r.range for r in live_ws.emu.requests if r.host == "files" and r.method == "GET"]
-    assert ((KILLED, 0), [], 2, True) == (codes, disk_problems(live_ws), len(ranges),
-                                          ranges[-1] is not None)
+def _scenario(root: Path, name: str) -> Run:
+    failpoint, kind, fields = SCENARIOS[name]
+    config = EmulatorConfig(seed=0, fake_clock=False, queued_seconds=0.1,
+                            in_progress_seconds=0.2, catalogue_size=10, **fields)
+    with Emulator(config) as emu:
+        ws: Workspace = make_workspace(root / name, emu)
+        ws.write_spec(_spec(kind, emu))
+        first = ws.cli("--quiet", failpoint=failpoint)
+        after_kill = sorted(p.name for p in ws.data.rglob("*") if p.is_file()) \
+            if ws.data.exists() else []
+        second = ws.cli("--quiet")
+        return Run(codes=(first.returncode, second.returncode), after_kill=after_kill,
+                   posts=emu.stats["posts"], problems=disk_problems(ws),
+                   ranges=[r.range for r in emu.requests
+                           if r.host in ("files", "ceda", "fme") and r.method == "GET"],
+                   stderr=second.stderr)
 
 
-def test_kill_mid_download_of_a_ceda_file_then_rerun_verifies_it(
-        tmp_path, make_emulator) -> None:
-    from tests.e2e.conftest import make_workspace
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Run]:
+    root = tmp_path_factory.mktemp("kill")
+    with ThreadPoolExecutor(max_workers=len(SCENARIOS)) as pool:
+        futures = {name: pool.submit(_scenario, root, name) for name in SCENARIOS}
+        return {name: future.result() for name, future in futures.items()}
 
-    emu = make_emulator(fake_clock=False, ceda_file_size=3_000_000)
-    ws = make_workspace(tmp_path, emu)
-    ws.write_spec("""\
-        version: 1
-        datasets:
-          gebco:
-            source: ceda
-            path: /bodc/gebco/global/gebco_2024/ice_surface_elevation/netcdf
-            files: ["gebco_2024*.zip"]
-        """)
-    codes = kill_then_rerun(ws, "mid-download")
-    assert ((KILLED, 0), []) == (codes, disk_problems(ws))
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_the_first_run_is_killed_and_the_rerun_succeeds(runs: dict[str, Run],
+                                                         name: str) -> None:
+    assert ((KILLED, 0), name) == (runs[name].codes, name), runs[name].stderr
+
+
+@pytest.mark.parametrize("name", ["after-intent", "after-post", "after-download",
+                                  "after-extract"])
+def test_kill_then_rerun_posts_once_per_item(runs: dict[str, Run], name: str) -> None:
+    assert 2 == runs[name].posts
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_kill_then_rerun_leaves_only_recorded_whole_files(runs: dict[str, Run],
+                                                          name: str) -> None:
+    assert [] == runs[name].problems
+
+
+@pytest.mark.parametrize("name", ["mid-download-http", "mid-download-ceda"])
+def test_kill_mid_download_leaves_only_a_part_file(runs: dict[str, Run], name: str) -> None:
+    files = runs[name].after_kill
+    assert (True, []) == (any(f.endswith(".part") for f in files),
+                          [f for f in files if ".part" not in f])
+
+
+@pytest.mark.parametrize("name", ["mid-download-http", "mid-download-ceda"])
+def test_the_rerun_resumes_the_interrupted_download_with_range(runs: dict[str, Run],
+                                                               name: str) -> None:
+    ranges = runs[name].ranges
+    assert (None, True) == (ranges[0], any(r is not None and r.startswith("bytes=")
+                                           for r in ranges[1:]))
