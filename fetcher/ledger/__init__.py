@@ -140,8 +140,9 @@ class Ledger:
             fresh = [dict(key=i.key, source=i.source.value, dataset=i.dataset, region=i.region,
                           request=dict(i.request), attempts=0, created_at=now, updated_at=now)
                      for i in items if i.key not in known]
-            if fresh:
-                conn.execute(insert(ItemRow), fresh)
+            if fresh:  # other workers may be adding the same items right now
+                conn.execute(_insert(conn, ItemRow).on_conflict_do_nothing(
+                    index_elements=["key"]), fresh)
             for item in items:
                 if item.key in known and known[item.key] != (item.dataset, item.region):
                     conn.execute(update(ItemRow).where(ItemRow.key == item.key).values(
@@ -149,11 +150,11 @@ class Ledger:
 
     def save_resolution(self, key: str, source: str, payload: Mapping[str, Any]) -> None:
         """Remember what a reference resolved to."""
+        values = dict(key=key, source=source, payload=dict(payload), resolved_at=self.now())
         with self._write() as conn:
-            conn.execute(delete(ResolutionRow).where(ResolutionRow.key == key))
-            conn.execute(insert(ResolutionRow).values(key=key, source=source,
-                                                      payload=dict(payload),
-                                                      resolved_at=self.now()))
+            statement = _insert(conn, ResolutionRow).values(**values)
+            conn.execute(statement.on_conflict_do_update(
+                index_elements=["key"], set_={k: v for k, v in values.items() if k != "key"}))
 
     def add_intent(self, item_key: str, entry: Mapping[str, Any]) -> int:
         """Record, before posting, that a request for this item is about to go out."""
@@ -179,7 +180,8 @@ class Ledger:
         now = self.now()
         with self._write() as conn:
             current = conn.execute(select(TaskRow.status, TaskRow.message, TaskRow.item_key,
-                                          TaskRow.task_id).where(TaskRow.id == task_row)).one()
+                                          TaskRow.task_id).where(TaskRow.id == task_row)
+                                   .with_for_update()).one()
             conn.execute(update(TaskRow).where(TaskRow.id == task_row).values(
                 updated_at=now, **fields))
             status = fields.get("status", current.status)
@@ -318,6 +320,17 @@ class _Guard:
             raise LedgerError(f"ledger error at {db.redact(self.url)}: "
                               f"{type(exc).__name__}: {exc.args[0] if exc.args else ''}"[:300]
                               ) from exc
+
+
+def _insert(conn: Any, model: Any) -> Any:
+    """An INSERT that can be told what to do on conflict (SQLite and PostgreSQL)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(model)
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(model)
 
 
 def _task(row: Any) -> TaskRecord:

@@ -9,7 +9,9 @@ Alembic, so opening a current ledger costs a single query.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -24,7 +26,14 @@ HEAD = "0002"  # the newest migration's revision; a test checks it matches migra
 
 
 def database_url(value: str) -> str:
-    """An SQLAlchemy URL from ``FETCHER_DB``: a URL as it is, a path as SQLite."""
+    """An SQLAlchemy URL from ``FETCHER_DB``: a URL as it is, a path as SQLite.
+
+    For running the test suite against PostgreSQL, ``FETCHER_TEST_PG_REDIRECT`` (a
+    PostgreSQL URL) maps every ledger *path* to a schema of its own in that database.
+    """
+    redirect = os.environ.get("FETCHER_TEST_PG_REDIRECT")
+    if redirect and "://" not in value:
+        return _redirected(redirect, value)
     if "://" in value:
         try:
             make_url(value)
@@ -33,6 +42,26 @@ def database_url(value: str) -> str:
                               hint="give a path, or a URL such as postgresql://host/db") from exc
         return value
     return f"sqlite:///{Path(value).expanduser()}"
+
+
+def _redirected(server: str, path: str) -> str:
+    """A per-path PostgreSQL schema standing in for an SQLite file (tests only)."""
+    import hashlib
+
+    schema = "ledger_" + hashlib.sha1(str(Path(path).resolve()).encode()).hexdigest()[:16]  # noqa: S324 (a name, not a secret)
+    engine = create_engine(_psycopg(server))
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+    engine.dispose()
+    url = make_url(_psycopg(server)).update_query_dict({"options": f"-csearch_path={schema}"})
+    return url.render_as_string(hide_password=False)
+
+
+def _psycopg(url: str) -> str:
+    parsed = make_url(url)
+    if parsed.drivername == "postgresql":
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed.render_as_string(hide_password=False)
 
 
 def redact(url: str) -> str:
@@ -53,8 +82,8 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
-        url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    if parsed.get_backend_name() == "postgresql":
+        url = _psycopg(url)
     try:
         return create_engine(url, pool_pre_ping=True)
     except (ArgumentError, ImportError) as exc:
@@ -127,7 +156,10 @@ def upgrade(engine: Engine, url: str) -> str | None:
 
         config = Config()
         config.set_main_option("script_location", str(migrations_dir()))
-        with engine.begin() as conn:
+        with _migration_lock(engine, url), engine.begin() as conn:
+            if engine.dialect.name == "postgresql":
+                # Workers opening a new shared ledger at once migrate it one at a time.
+                conn.execute(text("SELECT pg_advisory_xact_lock(7340181)"))
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
         return before
@@ -137,6 +169,23 @@ def upgrade(engine: Engine, url: str) -> str | None:
     except SQLAlchemyError as exc:
         raise LedgerError(f"cannot migrate the ledger at {redact(url)}: {type(exc).__name__}",
                           hint="run `fetcher db upgrade` and read its message") from exc
+
+
+@contextlib.contextmanager
+def _migration_lock(engine: Engine, url: str) -> Iterator[None]:
+    """On SQLite, a lock file beside the database so that concurrent first opens queue."""
+    database = make_url(url).database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    import fcntl
+
+    with open(f"{database}.migrate-lock", "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def default_db() -> str:
