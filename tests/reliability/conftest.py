@@ -137,6 +137,7 @@ class Workspace:
     root: Path
     emu: Emulator
     runs: list[Run] = field(default_factory=list)
+    env_overrides: dict[str, str] = field(default_factory=dict)
 
     @property
     def specs(self) -> Path:
@@ -168,6 +169,7 @@ class Workspace:
             "FETCHER_CEDA_URL": self.emu.urls.ceda, "FETCHER_ZENODO_URL": self.emu.urls.zenodo,
             "FETCHER_POLL_INTERVAL": "0.05", "PYTHONWARNINGS": "error",
         })
+        env.update(self.env_overrides)
         env.update(extra)
         return env
 
