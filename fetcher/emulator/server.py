@@ -65,6 +65,9 @@ class HostServer(ThreadingHTTPServer):
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Headers and body go out in separate small writes; without TCP_NODELAY each
+    # keep-alive answer would wait ~40 ms for the client's delayed ACK.
+    disable_nagle_algorithm = True
     server: HostServer
 
     def log_message(self, format: str, *args: Any) -> None:

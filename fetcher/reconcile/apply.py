@@ -220,7 +220,7 @@ class Reconciler:
         """Whether some waiting task was recorded before this run (not just submitted)."""
         snapshot = self.ledger.snapshot()
         return any((t := snapshot.tasks.get(s.key)) is not None and t.updated_at is not None
-                   and t.updated_at < self.started for s in waiting)
+                   and t.updated_at <= self.started for s in waiting)
 
     def _show_waiting(self, waiting: list[Step]) -> None:
         if self.display is None:

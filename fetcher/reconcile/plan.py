@@ -21,7 +21,7 @@ RETRY_BUDGET = 3
 ALIVE = frozenset({"Queued", "In_progress"})
 FAILED = frozenset({"Finished_nok", "Rejected", "Cancelled"})
 INTENT = "intent"
-NO_TASK = frozenset({"lost", "refused"})  # our own marks: no live request on the server
+NO_TASK = frozenset({"lost", "refused", "gone"})  # our marks: nothing usable on the server
 
 Disk = Mapping[str, tuple[int, int]]
 """Recorded paths that exist on disk, with their (size, mtime_ns)."""

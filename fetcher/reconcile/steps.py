@@ -216,6 +216,7 @@ def _post(rec: Reconciler, step: Step, entry: dict[str, Any], resolution: Resolu
         rec.services.counts["task_lists"] += 1
         if not _adopt(rec, step, row, entry, resolution, tasks):
             raise
+        rec.submitted.add(step.key)  # this run's request, as far as retries go
         return
     except SubmitFailed as exc:
         if exc.task_id is None:
@@ -346,11 +347,29 @@ def download_all(rec: Reconciler, steps: Sequence[Step]) -> None:
             try:
                 _record(rec, step, future.result())
             except FetcherError as exc:
+                _forget_gone_result(rec, step, snapshot.tasks.get(step.key), exc)
                 rec.fail(step, exc)
             except OSError as exc:
                 rec.fail(step, FetcherError(f"cannot write under {rec.settings.data_dir}: "
                                             f"{exc.strerror or exc}",
                                             hint="check free space and permissions"))
+
+
+def _forget_gone_result(rec: Reconciler, step: Step, task: TaskRecord | None,
+                        exc: FetcherError) -> None:
+    """A result the download host still denies long after its task finished is gone.
+
+    The server may drop results before the documented 72 h (older docs said 10 days,
+    some clients assume 24 h). Marking the task gone lets the next sync request the
+    item again instead of knocking at the same URL for ever.
+    """
+    if task is None or getattr(exc, "status", None) != 404 or step.item is None:
+        return
+    finished = task.finalized_at or task.updated_at or rec.http.now()
+    if step.item.source is Source.CLMS and \
+            rec.http.now() - finished > rec.options.download_retry_window:
+        rec.ledger.update_task(task.row, status="gone",
+                               message="the download host no longer has the result (404)")
 
 
 def _midway(done: int, total: int | None) -> None:

@@ -229,11 +229,17 @@ def _with_download(base: Resolution, items: list[Mapping[str, Any]],
                    wanted: Mapping[str, Any] | None) -> Resolution:
     offers = ", ".join(_label(i) for i in items) or "nothing (no download items)"
     if wanted:
-        label = f"{str(wanted.get('name') or '').strip()}/" \
-                f"{str(wanted.get('collection') or '').strip()}"
-        # Names carry stray spaces in the catalogue ("RASTER "): compare stripped.
-        matches = [i for i in items if _label(i) == label] or \
-                  [i for i in items if _label(i).casefold() == label.casefold()]
+        name = str(wanted.get("name") or "").strip()
+        collection = wanted.get("collection")
+        label = f"{name}/{str(collection).strip()}" if collection is not None else name
+
+        def same(item: Mapping[str, Any], fold: bool) -> bool:
+            # Names carry stray spaces in the catalogue ("RASTER "): compare stripped;
+            # without a collection, the name alone chooses.
+            have = _label(item) if collection is not None else _label(item).split("/")[0]
+            return have.casefold() == label.casefold() if fold else have == label
+
+        matches = [i for i in items if same(i, False)] or [i for i in items if same(i, True)]
         if len(matches) != 1:
             raise ResolveError(f"{base.title!r} ({base.uid}): no download item {label}; "
                                f"the dataset offers: {offers}")

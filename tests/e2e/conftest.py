@@ -85,21 +85,6 @@ def spec_text(*datasets: str) -> str:
     return "version: 1\n" + REGIONS + "datasets:\n" + "".join(datasets)
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _emulator_without_nagle() -> Iterator[None]:
-    """Answer without the 40 ms Nagle/delayed-ACK stall on every keep-alive request.
-
-    The emulator's handler writes headers and body in separate small sends, so each
-    request waits for the client's delayed ACK (about 40 ms). Timing only; what is
-    answered is unchanged. Reported upstream; remove once the emulator sets it.
-    """
-    from fetcher.emulator import server
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(server._Handler, "disable_nagle_algorithm", True)
-        yield
-
-
 @pytest.fixture
 def make_emulator() -> Iterator[Callable[..., Emulator]]:
     """Start an emulator with a fake clock and the given config fields; stopped at teardown."""

@@ -144,9 +144,6 @@ def test_after_fme_recovers_a_later_sync_requests_the_item_again(
     assert ("downloaded", 2) == (report.outcomes[0].outcome, posts(ws.emu))
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a task adopted after the 'same thing twice' answer "
-                   "is not added to rec.submitted (steps._post DuplicateRequest path), so when it "
-                   "fails the same sync posts the item again")
 def test_an_adopted_task_that_fails_is_not_requested_again_in_the_same_sync(
         failing: Workspace) -> None:
     from fetcher.reconcile.apply import SyncOptions, sync

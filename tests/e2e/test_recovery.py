@@ -6,7 +6,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 import requests
 
 from fetcher.emulator import Emulator
@@ -217,9 +216,6 @@ def test_a_403_that_outlasts_the_retry_window_is_downloaded_by_the_next_sync(
         first.outcomes[0].outcome, second.outcomes[0].outcome, posts(ws.emu), disk_problems(ws))
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a Finished_ok result the download host answers 404 "
-                   "for (past the not-ready window) is never requested again; every sync retries "
-                   "the download for 300 s and fails (steps.download_all / plan.expired)")
 def test_a_result_the_server_expired_early_is_requested_again(
         tmp_path: Path, make_emulator: Callable[..., Emulator]) -> None:
     # The docs say 72 h; older docs said 10 days and xcube-clms assumes 24 h (§5.6).
