@@ -167,7 +167,8 @@ class Workspace:
 
     def env(self, **extra: str) -> dict[str, str]:
         """The environment of a ``fetcher`` subprocess pointed at this workspace."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("FETCHER_")}
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith("FETCHER_") or k.startswith("FETCHER_TEST_")}
         env.update({
             "FETCHER_DB": str(self.db), "FETCHER_DATA_DIR": str(self.data),
             "FETCHER_CLMS_KEY": str(self.key), "FETCHER_CLMS_URL": self.emu.urls.clms,
@@ -224,7 +225,8 @@ def make_workspace(root: Path, emu: Emulator) -> Workspace:
     ws.specs.mkdir(parents=True)
     with _TEMPLATE_LOCK:  # the kill scenarios build workspaces from several threads
         pem, ledger = _templates()
-    shutil.copyfile(ledger, ws.db)
+    if not os.environ.get("FETCHER_TEST_PG_REDIRECT"):  # on PostgreSQL each path has a schema
+        shutil.copyfile(ledger, ws.db)
     fd = os.open(ws.key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(emu.service_key(private_key=pem), handle)
