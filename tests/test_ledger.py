@@ -71,11 +71,13 @@ def test_models_and_migrations_agree(ledger: Ledger) -> None:
         assert [] == compare_metadata(context, Base.metadata)
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_ledger_is_in_wal_mode(ledger: Ledger) -> None:
     with ledger.engine.connect() as conn:
         assert "wal" == conn.execute(text("PRAGMA journal_mode")).scalar()
 
 
+@pytest.mark.sqlite_only
 def test_wal_mode_is_recorded_in_the_file(path: str) -> None:
     with Ledger.open(path):
         pass
@@ -88,6 +90,7 @@ def test_foreign_keys_are_enforced(ledger: Ledger) -> None:
         ledger.add_intent("no-such-item", {})
 
 
+@pytest.mark.sqlite_only
 def test_reopening_a_current_ledger_reads_one_row_and_migrates_nothing(path: str) -> None:
     with Ledger.open(path):
         pass
@@ -106,6 +109,7 @@ def test_reopening_a_current_ledger_reads_one_row_and_migrates_nothing(path: str
         s for s in statements if not s.startswith("PRAGMA")]
 
 
+@pytest.mark.sqlite_only
 def test_ledger_of_a_newer_schema_is_refused(path: str) -> None:
     with Ledger.open(path):
         pass
@@ -114,6 +118,7 @@ def test_ledger_of_a_newer_schema_is_refused(path: str) -> None:
         Ledger.open(path)
 
 
+@pytest.mark.sqlite_only
 def test_db_upgrade_refuses_a_newer_ledger_with_exit_2(path: str,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     with Ledger.open(path):
@@ -122,6 +127,7 @@ def test_db_upgrade_refuses_a_newer_ledger_with_exit_2(path: str,
     assert 2 == run(["db", "upgrade", "--db", path])
 
 
+@pytest.mark.sqlite_only
 def test_db_upgrade_says_why_it_refuses_in_one_error_line(
         path: str, capsys: pytest.CaptureFixture[str]) -> None:
     with Ledger.open(path):
@@ -134,6 +140,7 @@ def test_db_upgrade_says_why_it_refuses_in_one_error_line(
         line for line in err.splitlines() if line.startswith("error:")]
 
 
+@pytest.mark.sqlite_only
 def test_db_upgrade_refusal_has_no_traceback(path: str,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     with Ledger.open(path):
@@ -143,12 +150,14 @@ def test_db_upgrade_refusal_has_no_traceback(path: str,
     assert "Traceback" not in capsys.readouterr().err
 
 
+@pytest.mark.sqlite_only
 def test_db_upgrade_creates_a_ledger_at_head(path: str,
                                              capsys: pytest.CaptureFixture[str]) -> None:
     assert 0 == run(["db", "upgrade", "--db", path])
     assert f"ledger sqlite:///{path} at schema {HEAD}\n" == capsys.readouterr().out
 
 
+@pytest.mark.sqlite_only
 def test_fetcher_db_environment_names_the_ledger(path: str, monkeypatch: pytest.MonkeyPatch,
                                                  capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setenv("FETCHER_DB", path)

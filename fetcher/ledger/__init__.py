@@ -58,7 +58,11 @@ class Ledger:
         """
         url = db.database_url(location or db.default_db())
         engine = db.make_engine(url)
-        db.upgrade(engine, url)
+        try:
+            db.upgrade(engine, url)
+        except BaseException:
+            engine.dispose()
+            raise
         return cls(engine, url, now=now, site=site)
 
     @property

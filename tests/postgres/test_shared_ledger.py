@@ -75,6 +75,10 @@ def _workers(specs: Path, envs: list[dict[str, str]]) -> list[subprocess.Complet
     return results
 
 
+def _errors(stderr: str) -> list[str]:
+    return [line for line in stderr.splitlines() if line.startswith("error")][:3]
+
+
 def test_eight_workers_in_two_folders_make_one_request_per_item(
         emu: Emulator, pg_url: str, tmp_path: Path) -> None:
     specs = _workspace(tmp_path, emu, CODES)
@@ -85,7 +89,7 @@ def test_eight_workers_in_two_folders_make_one_request_per_item(
     elapsed = time.monotonic() - started
     complete = [status([specs], Settings.from_env(env), rehash=True).complete
                 for env in envs[:2]]
-    failures = [(r.returncode, [ln for ln in r.stdout.splitlines() if "failed " in ln or "error" in ln], [ln for ln in r.stderr.splitlines() if "rror" in ln][:3]) for r in results
+    failures = [(r.returncode, r.stdout[-400:], _errors(r.stderr)) for r in results
                 if r.returncode != 0]
     print(f"8 workers, 2 folders, {len(CODES)} CLMS items + 3 file items: {elapsed:.1f} s")
     assert ([], len(CODES), [True, True]) == (failures, emu.stats["posts"], complete)
