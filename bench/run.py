@@ -78,6 +78,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="JSON results file [default: bench/results/<date>.json]")
     args = parser.parse_args(argv)
     repeats = args.repeats or (1 if args.quick else 3)
+    load_before = os.getloadavg()
     started = time.perf_counter()
     rows: list[Row] = []
     seconds: dict[str, float] = {}
@@ -97,14 +98,16 @@ def main(argv: list[str] | None = None) -> int:
     total = time.perf_counter() - started
     print()
     print(table(rows))
+    load = [round(x, 2) for x in (*load_before, *os.getloadavg())]
     print(f"\n{sum(r.passed for r in rows)} of {len(rows)} figures meet their target; "
-          f"{total:.0f} s in all")
+          f"{total:.0f} s in all; load average {load[0]:.1f} before, {load[3]:.1f} after "
+          f"(on {os.cpu_count()} CPUs: other work on the machine skews wall times)")
     now = dt.datetime.now(dt.timezone.utc)
     out = args.out or ROOT / "bench" / "results" / f"{now:%Y-%m-%d}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({
         "version": 1, "date": now.isoformat(timespec="seconds"), "machine": machine(),
-        "quick": args.quick, "repeats": repeats, "seconds": round(total, 1),
+        "quick": args.quick, "repeats": repeats, "load_average_before_after": load, "seconds": round(total, 1),
         "case_seconds": {k: round(v, 1) for k, v in seconds.items()},
         "rows": [r.to_json() for r in rows], "table": table(rows),
     }, indent=1) + "\n", encoding="utf-8")
