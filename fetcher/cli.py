@@ -59,8 +59,13 @@ def plan(paths: Paths = None, json: Json = False, db: Db = None, data_dir: DataD
          offline: Offline = False) -> None:
     """Show what `sync` would do, item by item, without touching the network."""
     from fetcher import ops, render
+    from fetcher.errors import SpecError
 
-    _, result = ops.plan_specs(_paths(paths), _settings(db, data_dir))
+    settings = _settings(db, data_dir)
+    specs, result = ops.plan_specs(_paths(paths), settings)
+    refused = ops.server_rule_problems(specs, ops.read_snapshot(settings))
+    if refused:
+        raise SpecError(refused)
     if json:
         render.dump_json(result.to_json())
         return

@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import Any
 
 from fetcher.config import Settings
+from fetcher.errors import SpecProblem
 from fetcher.ledger import Ledger
 from fetcher.ledger.db import database_url
 from fetcher.reconcile.plan import Disk, Plan, Policy, plan
 from fetcher.spec import Specs, load_specs
-from fetcher.types import FileRecord, Snapshot
+from fetcher.types import FileRecord, Snapshot, Source
 
 
 def open_ledger(settings: Settings, *, now: Callable[[], float] = time.time) -> Ledger:
@@ -63,6 +64,33 @@ def plan_specs(paths: Sequence[str | Path] = ("specs",), settings: Settings | No
     recorded = (f for files in snapshot.files.values() for f in files)
     disk = stat_files(settings.data_dir, recorded)
     return specs, plan(specs.items, snapshot, disk, time.time() if now is None else now, policy)
+
+
+def server_rule_problems(specs: Specs, snapshot: Snapshot) -> list[SpecProblem]:
+    """CLMS requests the server would refuse, judged from catalogue entries already known.
+
+    The rules are the server's own (layer, format conversion, CRS, area, time series,
+    full-dataset); an item whose catalogue entry is not in the ledger yet is checked
+    when ``sync`` resolves it.
+    """
+    from fetcher.reconcile.plan import resolution_key
+    from fetcher.sources.clms_catalogue import Resolution
+    from fetcher.sources.clms_check import RequestRejected, check
+
+    problems = []
+    for item in specs.items:
+        key = resolution_key(item)
+        payload = snapshot.resolutions.get(key) if key and item.source is Source.CLMS else None
+        if payload is None:
+            continue
+        try:
+            check(item.request, Resolution.from_json(payload))
+        except RequestRejected as exc:
+            path, _, line = item.origin.rpartition(":")
+            problems.append(SpecProblem(path, int(line or 1), 1,
+                                        f"{item.label}: the CLMS server would refuse this "
+                                        f"request: {exc.server_message or exc.message}"))
+    return problems
 
 
 # --- status and verify ------------------------------------------------------------
