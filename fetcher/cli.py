@@ -67,7 +67,7 @@ def plan(paths: Paths = None, json: Json = False, db: Db = None, data_dir: DataD
     if refused:
         raise SpecError(refused)
     if json:
-        render.dump_json(result.to_json())
+        render.dump_json(result.to_json(), compact=len(result.steps) > 1000)
         return
     rows = [(s.label, s.action.value, s.task_id or "-",
              s.reason + (f" [held: {s.held}]" if s.held else "")) for s in result.steps]

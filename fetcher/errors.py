@@ -15,7 +15,9 @@ error's exit code.
     ├── RemoteError              a service answered badly or not at all (exit 1)
     │   └── ApiError             a service-level error body ({"msg": ...})
     ├── IntegrityError           bytes do not match size or checksum (exit 1)
-    └── ArchiveError             an archive is unsafe or corrupt (exit 2)
+    ├── StorageError             the data folder cannot be written: full, read-only (exit 1)
+    └── ArchiveError             an archive is unsafe or corrupt, or a listed name
+                                 would leave the data folder (exit 2)
 
 This module imports nothing of fetcher's, so every other module may use it.
 Messages never contain secrets: callers pass names and URLs, never keys or tokens.
@@ -131,6 +133,12 @@ class IntegrityError(FetcherError):
         super().__init__(message, hint=hint)
         self.path = path
         self.url = url
+
+
+class StorageError(FetcherError):
+    """The data folder cannot take the bytes: no space, no permission, read-only."""
+
+    exit_code = 1
 
 
 class ArchiveError(FetcherError):

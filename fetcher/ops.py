@@ -11,19 +11,22 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fetcher.config import Settings
 from fetcher.errors import SpecProblem
-from fetcher.ledger import Ledger
-from fetcher.ledger.db import database_url
 from fetcher.reconcile.plan import Disk, Plan, Policy, plan
 from fetcher.spec import Specs, load_specs
 from fetcher.types import FileRecord, Snapshot, Source
 
+if TYPE_CHECKING:  # SQLAlchemy loads only when a ledger is really opened
+    from fetcher.ledger import Ledger
+
 
 def open_ledger(settings: Settings, *, now: Callable[[], float] = time.time) -> Ledger:
     """Open (creating or upgrading) the ledger the settings name, for their data folder."""
+    from fetcher.ledger import Ledger
+
     ledger = Ledger.open(settings.db, now=now)
     ledger.site = settings.site(ledger.shared)
     return ledger
@@ -31,6 +34,8 @@ def open_ledger(settings: Settings, *, now: Callable[[], float] = time.time) -> 
 
 def read_snapshot(settings: Settings) -> Snapshot:
     """The ledger's records, without creating a ledger that does not exist yet."""
+    from fetcher.ledger.db import database_url
+
     url = database_url(settings.db)
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
         return Snapshot()

@@ -108,9 +108,10 @@ def hash_file(path: Path, hasher: Hasher | None = None) -> tuple[int, str, str |
         hasher: Feed this hasher instead of a fresh one (to continue from the file).
 
     Returns:
-        ``(size, sha256, md5)`` of the file's bytes.
+        ``(size, sha256, md5)`` of the file's bytes; md5 is None unless the given
+        hasher computes it.
     """
-    hasher = hasher or Hasher()
+    hasher = hasher or Hasher(md5=False)  # md5 costs twice sha256; only sources offer it
     with open(path, "rb") as handle:
         for chunk in _read_chunks(handle):
             hasher.update(chunk)
@@ -343,6 +344,19 @@ def _expand_nested(paths: list[Path], budget: _Budget, nested: bool) -> list[Pat
         else:
             result.append(path)
     return result
+
+
+def remove_stale_extractions(data_dir: Path) -> list[Path]:
+    """Remove extraction work folders a killed run left (``.<name>.extract-*``).
+
+    Only safe while no other process extracts into this data folder (the caller
+    holds the ledger's lock).
+    """
+    stale = [p for pattern in (".*.extract-*", "*/.*.extract-*") for p in data_dir.glob(pattern)
+             if p.is_dir()]
+    for folder in stale:
+        shutil.rmtree(folder, ignore_errors=True)
+    return stale
 
 
 def extract(

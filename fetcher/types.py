@@ -70,6 +70,7 @@ class Item:
     request: Mapping[str, Any]
     options: Mapping[str, Any] = field(default_factory=dict)
     origin: str = ""
+    resolution: str | None = None  # the key of its catalogue/listing resolution, if any
 
     @property
     def label(self) -> str:

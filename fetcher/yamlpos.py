@@ -43,13 +43,26 @@ class _Loader(yaml.SafeLoader):
     """SafeLoader that keeps the composed node tree."""
 
 
+class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """The same on libyaml, where present: 4-8x faster on large specs."""
+
+
 def load(text: str) -> Located:
     """Parse one YAML document, keeping positions.
 
     Raises:
         yaml.YAMLError: when the text is not YAML (the error carries a mark).
     """
-    loader = _Loader(text)
+    try:
+        return _load(_FastLoader, text)
+    except yaml.YAMLError:
+        # libyaml's messages say less ("did not find expected ','"); the pure-Python
+        # parser says what it found instead, so errors are parsed again with it.
+        return _load(_Loader, text)
+
+
+def _load(kind: type[yaml.SafeLoader], text: str) -> Located:
+    loader = kind(text)
     try:
         node = loader.get_single_node()
         located = Located(data=None)
@@ -64,7 +77,7 @@ def _mark(node: yaml.Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
-def _convert(loader: _Loader, node: yaml.Node, path: Path, out: Located) -> Any:
+def _convert(loader: yaml.SafeLoader, node: yaml.Node, path: Path, out: Located) -> Any:
     out.values[path] = _mark(node)
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)
@@ -84,7 +97,7 @@ def _convert(loader: _Loader, node: yaml.Node, path: Path, out: Located) -> Any:
     return _construct(loader, node)
 
 
-def _construct(loader: _Loader, node: yaml.Node) -> Any:
+def _construct(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
     """A node's value; a scalar PyYAML cannot build (2019-13-01) is a located YAMLError."""
     try:
         return loader.construct_object(node, deep=True)

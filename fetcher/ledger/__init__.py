@@ -181,23 +181,14 @@ class Ledger:
         Accepts task_id, status, message, download_url, file_size, registered_at,
         finalized_at.
         """
+        self.update_tasks([(task_row, fields)])
+
+    def update_tasks(self, changes: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
+        """Several tasks' changes (a polling round's) in one transaction."""
         now = self.now()
         with self._write() as conn:
-            current = conn.execute(select(TaskRow.status, TaskRow.message, TaskRow.item_key,
-                                          TaskRow.task_id).where(TaskRow.id == task_row)
-                                   .with_for_update()).one()
-            conn.execute(update(TaskRow).where(TaskRow.id == task_row).values(
-                updated_at=now, **fields))
-            status = fields.get("status", current.status)
-            message = fields.get("message", current.message) or ""
-            if status != current.status:
-                conn.execute(insert(TaskStatusRow).values(task_row=task_row, status=status,
-                                                          message=message, seen_at=now))
-                task_id = fields.get("task_id", current.task_id)
-                conn.execute(insert(EventRow).values(
-                    at=now, item_key=current.item_key, kind="status",
-                    message=f"task {task_id}: {current.status} -> {status}"
-                            + (f" ({message})" if message else "")))
+            for task_row, fields in changes:
+                _update_task(conn, task_row, fields, now)
 
     def record_files(self, item_key: str, files: Iterable[FileRecord]) -> None:
         """Make ``files`` the item's recorded files (replacing what was there)."""
@@ -324,6 +315,23 @@ class _Guard:
             raise LedgerError(f"ledger error at {db.redact(self.url)}: "
                               f"{type(exc).__name__}: {exc.args[0] if exc.args else ''}"[:300]
                               ) from exc
+
+
+def _update_task(conn: Any, task_row: int, fields: Mapping[str, Any], now: float) -> None:
+    current = conn.execute(select(TaskRow.status, TaskRow.message, TaskRow.item_key,
+                                  TaskRow.task_id).where(TaskRow.id == task_row)
+                           .with_for_update()).one()
+    conn.execute(update(TaskRow).where(TaskRow.id == task_row).values(updated_at=now, **fields))
+    status = fields.get("status", current.status)
+    message = fields.get("message", current.message) or ""
+    if status != current.status:
+        conn.execute(insert(TaskStatusRow).values(task_row=task_row, status=status,
+                                                  message=message, seen_at=now))
+        task_id = fields.get("task_id", current.task_id)
+        conn.execute(insert(EventRow).values(
+            at=now, item_key=current.item_key, kind="status",
+            message=f"task {task_id}: {current.status} -> {status}"
+                    + (f" ({message})" if message else "")))
 
 
 def _insert(conn: Any, model: Any) -> Any:

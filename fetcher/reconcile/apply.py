@@ -26,7 +26,7 @@ from fetcher.reconcile import steps
 from fetcher.reconcile.leases import Leases
 from fetcher.reconcile.plan import Plan, Policy, Step, plan
 from fetcher.reconcile.report import Outcome, Report
-from fetcher.types import Action, Item
+from fetcher.types import Action, Item, Snapshot
 
 NETWORK_ACTIONS = frozenset({Action.RESOLVE, Action.SUBMIT, Action.RESUBMIT, Action.ADOPT,
                              Action.WAIT, Action.DOWNLOAD})
@@ -70,6 +70,7 @@ class Reconciler:
         self.leases = Leases(ledger)
         self.heartbeat = heartbeat or (lambda: None)
         self.outcomes: dict[str, Outcome] = {}
+        self.last: tuple[Plan, Snapshot] = (Plan(), Snapshot())
         self.failed: set[str] = set()
         self.submitted: set[str] = set()  # items whose request this run posted
         self.started = http.now()
@@ -77,6 +78,11 @@ class Reconciler:
     def run(self, items: Sequence[Item]) -> Report:
         """Reconcile ``items``; return the report. Fatal errors (auth, ledger) propagate."""
         self.ledger.sync_items(items)
+        if not self.ledger.shared:  # this process is the only one writing the folder
+            from fetcher import store
+
+            for folder in store.remove_stale_extractions(self.settings.data_dir):
+                self.log(f"removed {folder}, left by an interrupted extraction")
         for item in items:
             self.outcomes[item.key] = Outcome(item.key, item.label, "incomplete")
         interval = self.settings.poll_interval or self.options.poll_first
@@ -141,7 +147,8 @@ class Reconciler:
         snapshot = self.ledger.snapshot()
         recorded = (f for files in snapshot.files.values() for f in files)
         disk = stat_files(self.settings.data_dir, recorded)
-        return plan(items, snapshot, disk, self.http.now(), self.options.policy)
+        self.last = (plan(items, snapshot, disk, self.http.now(), self.options.policy), snapshot)
+        return self.last[0]
 
     def _act(self, acting: list[Step], waiting: list[Step]) -> None:
         by_action: dict[Action, list[Step]] = {}
@@ -261,9 +268,9 @@ class Reconciler:
     # --- the report -------------------------------------------------------
 
     def _report(self, items: Sequence[Item], waited_out: bool) -> Report:
-        final = self._plan(items)
+        # Every way out of the loop leaves right after planning: that plan is final.
+        final, snapshot = self.last
         downloaded_now = {k for k, o in self.outcomes.items() if o.bytes}
-        snapshot = self.ledger.snapshot()
         for step in final.steps:
             outcome = self.outcomes.get(step.key)
             if outcome is None:

@@ -80,17 +80,23 @@ class Plan:
 
 def resolution_key(item: Item) -> str | None:
     """The ledger key under which the item's catalogue or listing resolution is kept."""
-    request = item.request
-    if item.source is Source.CLMS:
+    if item.resolution is not None:
+        return item.resolution
+    return resolution_basis_key(item.source, item.request)
+
+
+def resolution_basis_key(source: Source, request: Mapping[str, Any]) -> str | None:
+    """What a resolution depends on, hashed: the catalogue reference or the listed folder."""
+    if source is Source.CLMS:
         basis: Any = {"ref": request["ref"], "download": request.get("download"),
                       "file": request.get("file")}
-    elif item.source is Source.CEDA:
+    elif source is Source.CEDA:
         basis = {"path": request["path"]}
-    elif item.source is Source.ZENODO:
+    elif source is Source.ZENODO:
         basis = {"record": request["record"]}
     else:
         return None
-    text = json.dumps({"source": item.source.value, **basis}, sort_keys=True)
+    text = json.dumps({"source": source.value, **basis}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 

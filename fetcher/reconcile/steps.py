@@ -21,7 +21,7 @@ from urllib.parse import urlsplit
 from fetcher import failpoints, store
 from fetcher.config import Settings
 from fetcher.download import fetch
-from fetcher.errors import FetcherError, LedgerError
+from fetcher.errors import ArchiveError, FetcherError, LedgerError, StorageError
 from fetcher.net import Http
 from fetcher.reconcile.plan import Step, resolution_key
 from fetcher.types import (
@@ -260,33 +260,39 @@ def _cancel_orphan(rec: Reconciler, step: Step, row: int, entry: dict[str, Any],
 
 
 def poll(rec: Reconciler, steps: Sequence[Step]) -> None:
-    """One task listing for every waiting item; record every change of status."""
+    """One task listing for every waiting item; every change recorded in one transaction."""
     client = rec.services.clms
     tasks = client.tasks()
     rec.services.counts["task_lists"] += 1
     snapshot = rec.ledger.snapshot()
+    changes: list[tuple[int, dict[str, Any]]] = []
+    failed: list[tuple[str, Task]] = []
     for step in steps:
         recorded = snapshot.tasks.get(step.key)
         if recorded is None or recorded.task_id is None:
             continue
         found = tasks.get(recorded.task_id)
         if found is None:
-            rec.ledger.update_task(recorded.row, status="lost",
-                                   message="the server no longer lists this task")
+            changes.append((recorded.row, {"status": "lost",
+                                           "message": "the server no longer lists this task"}))
             rec.note(step.key, f"task {recorded.task_id} vanished from the server; "
                                "requesting again")
             continue
         fields = task_fields(found)
-        if _changed(recorded, fields):
-            rec.ledger.update_task(recorded.row, **fields)
+        if not _changed(recorded, fields):
+            continue
+        changes.append((recorded.row, fields))
+        if found.status != recorded.status:
+            rec.note(step.key, f"task {found.task_id}: {found.status}"
+                               + (f" ({found.message})" if found.message else ""))
             if found.status in ("Finished_nok", "Rejected", "Cancelled"):
-                rec.ledger.bump_attempts(step.key)
-                if step.key in rec.submitted:
-                    rec.settle(step.key, f"task {found.task_id} {found.status}"
-                                         + (f": {found.message}" if found.message else ""))
-            if found.status != recorded.status:
-                rec.note(step.key, f"task {found.task_id}: {found.status}"
-                                   + (f" ({found.message})" if found.message else ""))
+                failed.append((step.key, found))
+    rec.ledger.update_tasks(changes)
+    for key, found in failed:
+        rec.ledger.bump_attempts(key)
+        if key in rec.submitted:
+            rec.settle(key, f"task {found.task_id} {found.status}"
+                            + (f": {found.message}" if found.message else ""))
 
 
 def task_fields(task: Task) -> dict[str, Any]:
@@ -340,19 +346,25 @@ def download_all(rec: Reconciler, steps: Sequence[Step]) -> None:
                          extra_retry_statuses=CLMS_NOT_READY if clms else (),
                          retry_window=rec.options.download_retry_window if clms else 0.0)
 
+    def work(step: Step, files: list[tuple[RemoteFile, Path]]) -> Placed:
+        # Downloading, extracting and hashing run in the workers; the ledger is
+        # written by the main thread, one transaction per finished item.
+        return _prepare(rec, step, _item_files(one, step, files))
+
     with ThreadPoolExecutor(max_workers=rec.options.jobs, thread_name_prefix="fetch") as pool:
-        futures = {pool.submit(_item_files, one, step, files): step for step, files in jobs}
+        futures = {pool.submit(work, step, files): step for step, files in jobs}
         for future in as_completed(futures):
             step = futures[future]
             try:
-                _record(rec, step, future.result())
+                _record(rec, step, *future.result())
             except FetcherError as exc:
                 _forget_gone_result(rec, step, snapshot.tasks.get(step.key), exc)
                 rec.fail(step, exc)
             except OSError as exc:
-                rec.fail(step, FetcherError(f"cannot write under {rec.settings.data_dir}: "
+                rec.fail(step, StorageError(f"cannot write under {rec.settings.data_dir}: "
                                             f"{exc.strerror or exc}",
-                                            hint="check free space and permissions"))
+                                            hint="free some space or fix the permissions, "
+                                                 "then sync again: downloads resume"))
 
 
 def _forget_gone_result(rec: Reconciler, step: Step, task: TaskRecord | None,
@@ -399,13 +411,35 @@ def _remote_files(rec: Reconciler, step: Step,
 
         remote = web.remote_file(item.request["url"], item.request.get("sha256"))
         name = item.options.get("filename") or remote.name
-        return [(remote, folder / name)]
+        return [(remote, inside(folder, name, item.label))]
     payload = snapshot.resolutions[_res_key(item)]
-    return [(RemoteFile(**f), folder / f["name"]) for f in payload["files"]]
+    return [(RemoteFile(**f), inside(folder, f["name"], item.label)) for f in payload["files"]]
 
 
-def _record(rec: Reconciler, step: Step, placed: list[LocalFile]) -> None:
-    """Extract what needs extracting, then record the item's files in one transaction."""
+def inside(folder: Path, name: str, label: str) -> Path:
+    """``folder / name`` for a plain file name a server listed; anything else is refused.
+
+    A listing is the server's word, not the user's: an absolute name, a ``..`` or a
+    separator would write outside the data folder.
+
+    Raises:
+        ArchiveError: the name is not a plain file name.
+    """
+    plain = name not in ("", ".", "..") and "/" not in name and "\\" not in name \
+        and "\0" not in name
+    target = folder / name
+    if not plain or target.resolve().parent != folder.resolve():
+        raise ArchiveError(f"{label}: the server lists a file named {name!r}, which would "
+                           "land outside the data folder; refusing it",
+                           hint="report it to the service; fetcher writes only plain names")
+    return target
+
+
+Placed = tuple[list[LocalFile], list[FileRecord]]
+
+
+def _prepare(rec: Reconciler, step: Step, placed: list[LocalFile]) -> Placed:
+    """Extract what needs extracting; the records of every file the item now has."""
     item = _item(step)
     records: list[FileRecord] = []
     extract_it = bool(item.options.get("extract"))
@@ -421,6 +455,13 @@ def _record(rec: Reconciler, step: Step, placed: list[LocalFile]) -> None:
         records.append(_file_record(rec, item.key, local,
                                     role="archive" if is_archive else "data"))
     failpoints.hit("after-extract")
+    return placed, records
+
+
+def _record(rec: Reconciler, step: Step, placed: list[LocalFile],
+            records: list[FileRecord]) -> None:
+    """Record an item's files in one transaction, and tell the report."""
+    item = _item(step)
     rec.ledger.record_files(item.key, records)
     rec.ledger.reset_attempts(item.key)
     size = sum(local.size for local in placed)

@@ -73,8 +73,6 @@ def test_syncs_that_wait_for_the_lock_all_succeed(ws: Workspace, count: int) -> 
         r.stderr[-400:] for r in runs]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: processes that open a new ledger together race "
-                   "in the migrations; the losers exit 2 'table ... already exists'")
 def test_processes_that_open_a_new_ledger_together_all_succeed(ws: Workspace) -> None:
     # The race is a matter of timing: try rounds of four until one shows it.
     failures: list[str] = []

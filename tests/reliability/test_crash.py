@@ -112,8 +112,6 @@ def test_a_kill_at_the_nth_hit_of_a_failpoint_leaves_a_consistent_folder(
     assert EXPECTED == outcome(ws, watcher)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: store.extract's .<name>.extract-* work folder "
-                   "is never removed after a kill mid-extraction")
 def test_a_kill_during_extraction_leaves_no_work_folder_behind(
         tmp_path: Path, make_emulator: object) -> None:
     emu = make_emulator(ceda_file_size=60_000_000)  # type: ignore[operator]

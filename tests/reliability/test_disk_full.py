@@ -46,8 +46,6 @@ def test_a_full_disk_gives_a_clear_error_and_records_nothing(
                                  "Traceback" in run.stderr, checker.recorded_files(ws.db))
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a full disk ends the sync with exit 2 (invalid "
-                   "input) instead of 1: download_all wraps OSError in a bare FetcherError")
 def test_a_full_disk_exits_1_not_2(ws: Workspace, small_data: Path) -> None:
     ws.write_spec(spec_text(ws.emu, HTTP_SPEC))
     assert 1 == ws.cli().code
