@@ -73,6 +73,7 @@ class Reconciler:
         self.last: tuple[Plan, Snapshot] = (Plan(), Snapshot())
         self.failed: set[str] = set()
         self.submitted: set[str] = set()  # items whose request this run posted
+        self.seen: set[str] = set()  # items whose task this run posted or read from the server
         self.started = http.now()
 
     def run(self, items: Sequence[Item]) -> Report:
@@ -122,7 +123,7 @@ class Reconciler:
             if not polled:
                 # A run that finds tasks already waiting asks the server once at once.
                 polled = True
-                if any(s.task_id for s in waiting) and self._fresh_since_start(waiting):
+                if any(s.task_id and s.key not in self.seen for s in waiting):
                     self._poll(waiting)
                     continue
             if not self.options.wait:
@@ -222,12 +223,6 @@ class Reconciler:
         if outcome is not None:
             outcome.notes.append(text)
             self.log(f"{outcome.item}: {text}")
-
-    def _fresh_since_start(self, waiting: list[Step]) -> bool:
-        """Whether some waiting task was recorded before this run (not just submitted)."""
-        snapshot = self.ledger.snapshot()
-        return any((t := snapshot.tasks.get(s.key)) is not None and t.updated_at is not None
-                   and t.updated_at <= self.started for s in waiting)
 
     def _show_waiting(self, waiting: list[Step]) -> None:
         if self.display is None:

@@ -198,6 +198,7 @@ def _adopt(rec: Reconciler, step: Step, row: int | None, entry: dict[str, Any],
     except LedgerError:
         return False
     rec.services.counts["adopted"] += 1
+    rec.seen.add(step.key)
     rec.note(step.key, f"adopted task {found.task_id} ({found.status})")
     return True
 
@@ -234,6 +235,7 @@ def _post(rec: Reconciler, step: Step, entry: dict[str, Any], resolution: Resolu
         raise
     failpoints.hit("after-post")
     rec.submitted.add(step.key)
+    rec.seen.add(step.key)
     rec.ledger.update_task(row, task_id=task_id, status="Queued")
     rec.note(step.key, f"submitted task {task_id}")
 
