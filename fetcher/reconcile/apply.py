@@ -22,7 +22,7 @@ from fetcher.errors import AuthError, FetcherError, OfflineError
 from fetcher.ledger import Ledger
 from fetcher.net import Http
 from fetcher.ops import stat_files
-from fetcher.reconcile import steps
+from fetcher.reconcile import clms_steps, downloads, steps
 from fetcher.reconcile.leases import Leases
 from fetcher.reconcile.plan import Plan, Policy, Step, plan
 from fetcher.reconcile.report import Outcome, Report
@@ -161,10 +161,10 @@ class Reconciler:
         submits = [s for a in (Action.ADOPT, Action.SUBMIT, Action.RESUBMIT)
                    for s in by_action.get(a, [])]
         if submits:
-            self._guard_all(submits, lambda: steps.submit_all(self, submits))
-        downloads = by_action.get(Action.DOWNLOAD, [])
-        if downloads:
-            steps.download_all(self, downloads)
+            self._guard_all(submits, lambda: clms_steps.submit_all(self, submits))
+        fetches = by_action.get(Action.DOWNLOAD, [])
+        if fetches:
+            downloads.download_all(self, fetches)
 
     def _claim(self, items: Sequence[Item], acting: list[Step]) -> tuple[list[Step], list[Step]]:
         """Lease the items to act on, then keep only steps a fresh plan still agrees with.
@@ -179,7 +179,7 @@ class Reconciler:
         return agreed, deferred + [s for s in claimed if fresh.get(s.key) is not s.action]
 
     def _poll(self, waiting: list[Step]) -> None:
-        self._guard_all(waiting, lambda: steps.poll(self, waiting))
+        self._guard_all(waiting, lambda: clms_steps.poll(self, waiting))
 
     def _handle(self, step: Step) -> None:
         try:
