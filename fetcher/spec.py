@@ -2,136 +2,39 @@
 
 Every problem is located (``file:line:column``) and every problem of every file is
 reported at once, as one ``SpecError``; nothing is requested or written before the
-specs are valid. An item's key is the hash of its canonical request: the source
-and every parameter that changes what the server returns, normalised (codes
-upper-cased, formats in the server's spelling, numbers as floats), so that it does
-not change with key order, YAML formatting or the dataset's name.
+specs are valid. The schema is in ``spec_models``, items and their keys in ``items``.
 """
 
 from __future__ import annotations
 
 import difflib
-import hashlib
-import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date
 from pathlib import Path, PurePosixPath
-from typing import Any, Literal, get_args
+from typing import Any, get_args
 from urllib.parse import unquote, urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ValidationError
 
 from fetcher import clms_rules, yamlpos
 from fetcher.errors import SpecError, SpecProblem
-from fetcher.types import Item, Source
+from fetcher.items import canonical, crs_name, expand, format_name, item_key
+from fetcher.spec_models import (
+    MODELS,
+    NAME,
+    SOURCES,
+    TOP_KEYS,
+    CedaSpec,
+    ClmsSpec,
+    HttpSpec,
+    RegionDef,
+    ZenodoSpec,
+    _Model,
+)
+from fetcher.types import Item
 
-NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-SOURCES = tuple(s.value for s in Source)
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class RegionDef(_Model):
-    """A named area: a bounding box in EPSG:4326 degrees, west, south, east, north."""
-
-    bbox: tuple[float, float, float, float]
-
-    @field_validator("bbox")
-    @classmethod
-    def _in_range(cls, bbox: tuple[float, float, float, float]) -> tuple[float, ...]:
-        west, south, east, north = bbox
-        if not (-180 <= west <= 180 and -180 <= east <= 180):
-            raise ValueError(f"longitudes must lie in [-180, 180], found {west} and {east}")
-        if not (-90 <= south <= 90 and -90 <= north <= 90):
-            raise ValueError(f"latitudes must lie in [-90, 90], found {south} and {north}")
-        if west >= east:
-            raise ValueError(f"west ({west}) must be less than east ({east}); "
-                             "the order is [west, south, east, north]")
-        if south >= north:
-            raise ValueError(f"south ({south}) must be less than north ({north}); "
-                             "the order is [west, south, east, north]")
-        return bbox
-
-
-class Download(_Model):
-    """Which ``dataset_download_information`` item to request."""
-
-    name: str
-    collection: str | None = None
-
-
-class TimeRange(_Model):
-    """An inclusive range of days."""
-
-    start: date
-    end: date
-
-    @field_validator("end")
-    @classmethod
-    def _ordered(cls, end: date, info: Any) -> date:
-        start = info.data.get("start")
-        if start is not None and end < start:
-            raise ValueError(f"end ({end}) is before start ({start})")
-        return end
-
-
-class ClmsSpec(_Model):
-    """A CLMS dataset: a catalogue reference and what to cut out of it."""
-
-    source: Literal["clms"]
-    uid: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{32}$")
-    dataset: str | None = None
-    title: str | None = None
-    download: Download | None = None
-    layer: str | None = None
-    format: str | None = None
-    crs: str | None = None
-    regions: list[str] = []
-    time: TimeRange | None = None
-    file: str | None = None
-    extract: bool = True
-    keep_archive: bool = False
-
-
-class CedaSpec(_Model):
-    """Files of one CEDA archive folder, by name or glob."""
-
-    source: Literal["ceda"]
-    path: str = Field(pattern=r"^/")
-    files: list[str] = Field(min_length=1)
-    extract: bool = False
-    keep_archive: bool = True
-
-
-class ZenodoSpec(_Model):
-    """Files of one Zenodo record (all of them when ``files`` is absent)."""
-
-    source: Literal["zenodo"]
-    record: int = Field(gt=0)
-    files: list[str] | None = None
-    extract: bool = False
-    keep_archive: bool = True
-
-
-class HttpSpec(_Model):
-    """One file at a URL, optionally pinned by its sha256."""
-
-    source: Literal["http"]
-    url: str = Field(pattern=r"^https?://[^/\s]+")
-    sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
-    filename: str | None = None
-    extract: bool = False
-    keep_archive: bool = True
-
-
-MODELS: dict[str, type[_Model]] = {
-    "clms": ClmsSpec, "ceda": CedaSpec, "zenodo": ZenodoSpec, "http": HttpSpec,
-}
-TOP_KEYS = ("version", "regions", "datasets")
+__all__ = ["Specs", "canonical", "expand", "item_key", "load_specs", "spec_files"]
 
 
 class Specs:
@@ -364,10 +267,10 @@ def _check_dataset(model: _Model, at: yamlpos.Path, where: _Located,
         elif not model.regions:
             add("source", "a clms dataset needs 'regions' (NUTS codes or named boxes), or "
                           "'file' for a prepackaged file; the service does not cut whole datasets")
-        if model.format is not None and _format(model.format) is None:
+        if model.format is not None and format_name(model.format) is None:
             add("format", f"unknown format '{model.format}'; expected one of "
                           + ", ".join(clms_rules.FORMATS))
-        if model.crs is not None and _crs(model.crs) not in _KNOWN_GCS:
+        if model.crs is not None and crs_name(model.crs) not in _KNOWN_GCS:
             add("crs", f"unsupported crs '{model.crs}'; expected one of "
                        + ", ".join(_KNOWN_GCS))
     elif isinstance(model, ZenodoSpec | CedaSpec) and model.files is not None:
@@ -484,85 +387,3 @@ def _check_keys(doc: dict[str, Any], allowed: Sequence[str], at: yamlpos.Path,
 def _origin(where: _Located, at: yamlpos.Path) -> str:
     line, _ = where.located.where(at, key=True)
     return f"{where.path}:{line}"
-
-
-def _format(value: str) -> str | None:
-    lowered = {f.lower(): f for f in clms_rules.FORMATS}
-    return lowered.get(value.strip().lower().replace("geotif", "geotiff").replace(
-        "geotifff", "geotiff"))
-
-
-def _crs(value: str) -> str:
-    text = value.strip().upper().replace(" ", "")
-    return f"EPSG:{text}" if text.isdigit() else text
-
-
-def _number(value: float) -> float:
-    """One form for equal numbers: 112, 112.0 and 1.12e2 all become 112.0."""
-    return float(round(float(value), 9)) + 0.0
-
-
-def canonical(model: _Model, region: str | None,
-              regions: Mapping[str, RegionDef]) -> dict[str, Any]:
-    """The canonical request of one item: what the server is asked, normalised."""
-    if isinstance(model, ClmsSpec):
-        ref = next({k: getattr(model, k)} for k in ("uid", "dataset", "title") if getattr(model, k))
-        if "uid" in ref:
-            ref = {"uid": ref["uid"].lower()}
-        area: dict[str, Any] | None = None
-        if region is not None:
-            if region in regions:
-                area = {"bbox": [_number(v) for v in regions[region].bbox]}
-            else:
-                area = {"nuts": region.upper()}
-        download = None if model.download is None else {
-            "name": model.download.name.strip(),
-            "collection": None if model.download.collection is None
-            else model.download.collection.strip()}
-        is_file = model.file is not None
-        return {
-            "source": "clms", "ref": ref, "file": model.file, "download": download,
-            "layer": model.layer, "format": None if model.format is None else _format(model.format),
-            "crs": None if is_file else _crs(model.crs or "EPSG:4326"), "area": area,
-            "time": None if model.time is None else {
-                "start": model.time.start.isoformat(), "end": model.time.end.isoformat()},
-        }
-    if isinstance(model, CedaSpec):
-        return {"source": "ceda", "path": "/" + model.path.strip("/"),
-                "files": sorted(set(model.files))}
-    if isinstance(model, ZenodoSpec):
-        return {"source": "zenodo", "record": model.record,
-                "files": None if model.files is None else sorted(set(model.files))}
-    assert isinstance(model, HttpSpec)
-    return {"source": "http", "url": model.url,
-            "sha256": None if model.sha256 is None else model.sha256.lower()}
-
-
-def item_key(request: Mapping[str, Any]) -> str:
-    """The hash of a canonical request: an item's identity in the ledger."""
-    text = json.dumps(request, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:20]
-
-
-def expand(name: str, model: _Model, regions: Mapping[str, RegionDef],
-           origin: str = "") -> list[Item]:
-    """The items of one dataset: one per region, or one when it has none."""
-    labels: list[str | None] = [None]
-    if isinstance(model, ClmsSpec) and model.regions:
-        labels = [r.lower() if r.lower() in regions else r.upper() for r in model.regions]
-    from fetcher.reconcile.plan import resolution_basis_key
-
-    items = []
-    resolution: str | None = None
-    for index, label in enumerate(labels):
-        request = canonical(model, label, regions)
-        if index == 0:  # every region of a dataset resolves the same reference
-            resolution = resolution_basis_key(Source(request["source"]), request)
-        options: dict[str, Any] = {"extract": model.extract,  # type: ignore[attr-defined]
-                                   "keep_archive": model.keep_archive}  # type: ignore[attr-defined]
-        if isinstance(model, HttpSpec) and model.filename:
-            options["filename"] = model.filename
-        items.append(Item(key=item_key(request), dataset=name, region=label,
-                          source=Source(request["source"]), request=request,
-                          options=options, origin=origin, resolution=resolution))
-    return items
