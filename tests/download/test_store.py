@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from fetcher.store import finalize, hash_file, part_path, remove_partials, sha256_file
+from fetcher.store import Hasher, finalize, hash_file, part_path, remove_partials, sha256_file
 
 
 def test_hash_file_gives_size_sha256_and_md5(tmp_path: Path) -> None:
@@ -15,7 +15,7 @@ def test_hash_file_gives_size_sha256_and_md5(tmp_path: Path) -> None:
 
     md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
     expected = (len(data), hashlib.sha256(data).hexdigest(), md5)
-    assert expected == hash_file(path)
+    assert expected == hash_file(path, Hasher(md5=True))
 
 
 def test_sha256_file_matches_hashlib(tmp_path: Path) -> None:
