@@ -1,0 +1,143 @@
+"""Fixtures for the command-level tests: a workspace synced against the emulator, and
+ways to run ``fetcher`` on it in-process (``run``, ``CliRunner``) and as a subprocess.
+
+The workspace holds one item of each source (a CLMS NUTS item, a Zenodo file, a CEDA
+archive that is extracted). In-process syncs use the emulator's fake clock; syncs
+through the CLI, which sleep for real, use the real-clock emulator with a schedule of
+fractions of a second.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner, Result  # noqa: TID251 (the brief: CliRunner tests)
+
+from fetcher.cli import app, run
+from tests.e2e import conftest as e2e
+from tests.e2e.conftest import NUTS_SPEC, Workspace, spec_text
+
+# The end-to-end fixtures, made visible to pytest in this folder.
+make_emulator = e2e.make_emulator
+emu = e2e.emu
+ws = e2e.ws
+live_emu = e2e.live_emu
+live_ws = e2e.live_ws
+remove_templates = e2e._remove_templates
+
+ZENODO_SPEC = """\
+  lc100:
+    source: zenodo
+    record: 3939050
+    files: [PROBAV_LC100_global_v3.0.1_2019-nrt_Discrete-Classification-map_EPSG-4326.tif]
+"""
+CEDA_SPEC = """\
+  gebco:
+    source: ceda
+    path: /bodc/gebco/global/gebco_2024/ice_surface_elevation/netcdf
+    files: ["gebco_2024*.zip"]
+    extract: true
+"""
+MIXED = spec_text(NUTS_SPEC, ZENODO_SPEC, CEDA_SPEC)
+LABELS = ["builtup/ITC11", "lc100", "gebco"]
+ZENODO_FILE = "lc100/PROBAV_LC100_global_v3.0.1_2019-nrt_Discrete-Classification-map_EPSG-4326.tif"
+
+
+@dataclass
+class Done:
+    """What one command did: its exit code and its two streams."""
+
+    code: int
+    out: str
+    err: str
+
+
+@pytest.fixture
+def synced(ws: Workspace) -> Workspace:
+    """The mixed workspace, synced in-process until every item is complete."""
+    ws.write_spec(MIXED)
+    report = ws.sync()
+    assert 0 == report.exit_code
+    return ws
+
+
+@pytest.fixture
+def live_synced(live_ws: Workspace) -> Workspace:
+    """The mixed workspace against the real-clock emulator, synced in-process."""
+    live_ws.write_spec(MIXED)
+    report = live_ws.sync()
+    assert 0 == report.exit_code
+    return live_ws
+
+
+def _point_env_at(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [n for n in os.environ if n.startswith("FETCHER_")
+                 and not n.startswith("FETCHER_TEST_")]:
+        monkeypatch.delenv(name)
+    for name, value in ws.env().items():
+        if name.startswith("FETCHER_"):
+            monkeypatch.setenv(name, value)
+    monkeypatch.chdir(ws.root)
+
+
+@pytest.fixture
+def inproc(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
+    """``fetcher.cli.run`` in this process, pointed at a workspace through FETCHER_* env."""
+
+    def call(ws: Workspace, *args: str) -> Done:
+        _point_env_at(ws, monkeypatch)
+        capsys.readouterr()
+        code = run(list(args))
+        captured = capsys.readouterr()
+        return Done(code, captured.out, captured.err)
+
+    return call
+
+
+@pytest.fixture
+def runner(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """``typer.testing.CliRunner`` on ``fetcher.cli.app``, pointed at a workspace."""
+
+    def call(ws: Workspace, *args: str, columns: int = 200) -> Result:
+        _point_env_at(ws, monkeypatch)
+        return CliRunner().invoke(app, list(args), env={"COLUMNS": str(columns)})
+
+    return call
+
+
+def fetcher(ws: Workspace, *args: str, timeout: float = 30, **env: str) -> Done:
+    """``python -m fetcher ARGS`` as a subprocess, in the workspace, with its FETCHER_* env."""
+    done = subprocess.run([sys.executable, "-m", "fetcher", *args], env=ws.env(**env),
+                          cwd=ws.root, capture_output=True, text=True, timeout=timeout,
+                          check=False)
+    return Done(done.returncode, done.stdout, done.stderr)
+
+
+@pytest.fixture
+def no_connect(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[object]]:
+    """Every outgoing socket connection this process tries, refused and remembered."""
+    import socket
+
+    tried: list[object] = []
+
+    def refuse(self: socket.socket, address: object) -> None:
+        tried.append(address)
+        raise OSError("the test forbids network access")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    yield tried
+
+
+def spec_path(ws: Workspace) -> str:
+    return str(ws.specs)
+
+
+def data_file(ws: Workspace, rel: str) -> Path:
+    return ws.data / rel
