@@ -55,7 +55,7 @@ def run(quick: bool, repeats: int) -> list[Row]:
                 emu.reset_stats()
                 session = requests.Session()
                 run = baseline_script.Run()
-                wall, _ = timed(lambda: [baseline_script.scan_for(  # noqa: B023
+                wall, _ = timed(lambda session=session, run=run: [baseline_script.scan_for(
                     session, emu.urls.clms, d["id"], run) for d in chosen])
                 their_walls.append(wall)
                 theirs.append(emu.stats["searches"])

@@ -34,7 +34,6 @@ D_FULL = 10.0
 D_QUICK = 3.0
 QUEUED = 0.2
 POLL = 0.25
-TUNED_FACTOR = 1.2  # an experiment: a gentler back-off than the default 1.6
 STATUS_PATHS = ("/api/@datarequest_search", "/api/@datarequest_status_get")
 
 
@@ -43,12 +42,9 @@ def run(quick: bool, repeats: int) -> list[Row]:
     count = 40 if quick else 200
     d = D_QUICK if quick else D_FULL
     ours: list[tuple[float, float, int, int]] = []
-    tuned: list[tuple[float, float, int, int]] = []
     theirs: list[tuple[float, float, int]] = []
     for attempt in range(repeats):
         ours.append(_fetcher(count, 3 * attempt, d))
-        if not attempt:  # an experiment, not a figure with a target: once is enough
-            tuned.append(_fetcher(count, 3 * attempt + 1, d, poll_factor=TUNED_FACTOR))
         theirs.append(_baseline(count, 3 * attempt + 2, d))
     processing = QUEUED + d
     walls = [o[0] / processing for o in ours]
@@ -60,19 +56,11 @@ def run(quick: bool, repeats: int) -> list[Row]:
              f"{median([o[3] for o in ours]):.0f} POSTs; baseline: "
              f"{median([t[2] for t in theirs]):.0f} rounds of {count} calls; "
              f"first poll after {POLL} s on both sides")
-    tuned_walls = [t[0] / processing for t in tuned]
     return [
         Row(NAME, f"{label}: wall / D", median(walls), "x", "<= 1.3", median(walls) <= 1.3,
             baseline=median(base_walls), baseline_name="seed script",
             ratio=median(walls) / median(base_walls), samples=walls,
             baseline_samples=base_walls, notes=notes),
-        Row(NAME, f"{label}: wall / D with poll_factor={TUNED_FACTOR} (experiment)",
-            median(tuned_walls), "x", "<= 1.3", median(tuned_walls) <= 1.3,
-            baseline=median(base_walls), baseline_name="seed script",
-            ratio=median(tuned_walls) / median(base_walls), samples=tuned_walls,
-            baseline_samples=base_walls,
-            notes="SyncOptions(poll_factor) instead of the default 1.6: how much of the "
-                  "gap the back-off's overshoot explains"),
         Row(NAME, f"{label}: status calls per round", median(per_round), "req", "1",
             median(per_round) == 1.0, baseline=median(base_round), baseline_name="seed script",
             ratio=median(per_round) / median(base_round), samples=per_round,
@@ -84,8 +72,7 @@ def _config(d: float) -> dict[str, float]:
     return {"queued_seconds": QUEUED, "in_progress_seconds": d}
 
 
-def _fetcher(count: int, attempt: int, d: float,
-             poll_factor: float | None = None) -> tuple[float, float, int, int]:
+def _fetcher(count: int, attempt: int, d: float) -> tuple[float, float, int, int]:
     """One sync: (wall, status calls per round, rounds, posts)."""
     from fetcher.net import Http
     from fetcher.reconcile.apply import SyncOptions, sync
@@ -106,8 +93,7 @@ def _fetcher(count: int, attempt: int, d: float,
 
             emu.reset_stats()
             started = time.perf_counter()
-            options = SyncOptions(jobs=8) if poll_factor is None else SyncOptions(
-                jobs=8, poll_factor=poll_factor)
+            options = SyncOptions(jobs=8)
             report = sync([specs], settings, options, http=Http(), log=log)
             wall = time.perf_counter() - started
             done = sum(o.outcome == "downloaded" for o in report.outcomes)

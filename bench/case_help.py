@@ -21,7 +21,7 @@ def run(quick: bool, repeats: int) -> list[Row]:
     ours, theirs = [], []
     for _ in range(repeats * 5):
         for walls, argv in ((ours, [cli, "--help"]), (theirs, [sys.executable, "-c", "pass"])):
-            wall, done = timed(lambda: subprocess.run(  # noqa: B023
+            wall, done = timed(lambda: subprocess.run(
                 argv, capture_output=True, check=False))  # noqa: B023
             if done.returncode:
                 raise SystemExit(f"help: {' '.join(argv)} failed: {done.stderr.decode()}")

@@ -63,7 +63,7 @@ def run(quick: bool, repeats: int) -> list[Row]:
         for n in range(repeats):
             order = [(ours, ours_argv), (theirs, theirs_argv)]
             for walls, argv in order if n % 2 == 0 else order[::-1]:
-                wall, done = timed(lambda: subprocess.run(  # noqa: B023
+                wall, done = timed(lambda: subprocess.run(
                     argv, capture_output=True, check=False))  # noqa: B023
                 if done.returncode:
                     raise SystemExit(f"verify: {argv[0]} failed: {done.stderr.decode()[-500:]}")

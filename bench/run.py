@@ -107,7 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({
         "version": 1, "date": now.isoformat(timespec="seconds"), "machine": machine(),
-        "quick": args.quick, "repeats": repeats, "load_average_before_after": load, "seconds": round(total, 1),
+        "quick": args.quick, "repeats": repeats, "load_average_before_after": load,
+        "seconds": round(total, 1),
         "case_seconds": {k: round(v, 1) for k, v in seconds.items()},
         "rows": [r.to_json() for r in rows], "table": table(rows),
     }, indent=1) + "\n", encoding="utf-8")

@@ -3,7 +3,7 @@
 Each round plans afresh from the ledger, then acts on every step: resolve
 references, verify changed files, adopt or submit CLMS requests (the intent is
 committed before the POST leaves), poll all open tasks with ONE task listing,
-download and extract. Rounds repeat, sleeping with a growing interval while
+download and extract. Rounds repeat, sleeping a growing share of the time waited while
 tasks are only waiting, until nothing is pending, the timeout passes, or
 ``--no-wait`` returns after submitting. Time and sleep are injected.
 """
@@ -44,7 +44,7 @@ class SyncOptions:
     retry_failed: bool = False
     poll_first: float = 5.0
     poll_max: float = 300.0
-    poll_factor: float = 1.6
+    poll_fraction: float = 0.15
     download_retry_window: float = 300.0
     wait_lock: float = 0.0
     frozen: bool = False
@@ -52,6 +52,27 @@ class SyncOptions:
 
 
 Log = Callable[[str], None]
+
+
+@dataclass
+class Backoff:
+    """How long to wait before the next poll: a share of the time waited so far.
+
+    From ``first`` seconds, each wait is ``fraction`` of the time spent waiting,
+    up to ``most``: a task is noticed at most that share of its processing time
+    late, and a task of hours is asked about every few minutes.
+    """
+
+    first: float
+    most: float
+    fraction: float
+    since: float | None = None
+
+    def next(self, now: float) -> float:
+        """The next wait, counting from the first call."""
+        if self.since is None:
+            self.since = now
+        return max(self.first, min(self.most, self.fraction * (now - self.since)))
 
 
 class Reconciler:
@@ -86,7 +107,9 @@ class Reconciler:
                 self.log(f"removed {folder}, left by an interrupted extraction")
         for item in items:
             self.outcomes[item.key] = Outcome(item.key, item.label, "incomplete")
-        interval = self.settings.poll_interval or self.options.poll_first
+        backoff = Backoff(self.settings.poll_interval or self.options.poll_first,
+                          self.options.poll_max, self.options.poll_fraction)
+        interval = backoff.first
         waited_out = False
         polled = False
         while True:
@@ -112,6 +135,7 @@ class Reconciler:
                     continue
             if not waiting and not deferred:
                 break
+            interval = backoff.next(self.http.now())
             if deferred and not waiting:
                 # Other workers hold these items: wait for them like for the server.
                 if not self.options.wait or self._timed_out(interval):
@@ -137,7 +161,6 @@ class Reconciler:
             self.log(f"waiting {interval:.0f} s for {len(waiting)} task(s)")
             self._show_waiting(waiting)
             self.http.sleep(interval)
-            interval = min(self.options.poll_max, interval * self.options.poll_factor)
             polled = True
             self._poll(waiting)
         return self._report(items, waited_out and not self.options.wait)
