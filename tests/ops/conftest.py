@@ -90,8 +90,10 @@ def _point_env_at(ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
 def inproc(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
     """``fetcher.cli.run`` in this process, pointed at a workspace through FETCHER_* env."""
 
-    def call(ws: Workspace, *args: str) -> Done:
+    def call(ws: Workspace, *args: str, **env: str) -> Done:
         _point_env_at(ws, monkeypatch)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
         capsys.readouterr()
         code = run(list(args))
         captured = capsys.readouterr()
