@@ -13,17 +13,38 @@ JSON_VERSION = 1
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, width: int | None = None,
           out: TextIO | None = None) -> None:
-    """Print rows under headers, columns aligned; the last column is cut to fit the width."""
+    """Print rows under headers, columns aligned, every line within the terminal's width.
+
+    The widest columns give way first (the last one, the free text, down to 20
+    characters before the others shrink); a cut cell ends in "…".
+    """
     out = out or sys.stdout
     width = width or shutil.get_terminal_size((120, 24)).columns
     cells = [list(headers), *[list(map(str, row)) for row in rows]]
-    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
-    fixed = sum(widths[:-1]) + 2 * (len(headers) - 1)
-    last = max(20, width - fixed)
+    widths = _fit([max(len(row[i]) for row in cells) for i in range(len(headers))], width)
     for row in cells:
-        text = row[-1] if len(row[-1]) <= last else row[-1][: last - 1] + "…"
-        line = "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(row[:-1]))
-        print(f"{line}  {text}".rstrip() if line else text, file=out)
+        line = "  ".join(_cut(cell, widths[i]).ljust(widths[i]) for i, cell in enumerate(row))
+        print(line.rstrip(), file=out)
+
+
+def _fit(widths: list[int], width: int, gap: int = 2) -> list[int]:
+    """Column widths that fit ``width``: the last column first, then the widest."""
+    widths = list(widths)
+
+    def total() -> int:
+        return sum(widths) + gap * (len(widths) - 1)
+
+    excess = total() - width
+    if excess > 0:
+        widths[-1] = max(min(widths[-1], 20), widths[-1] - excess)
+    while total() > width and max(widths) > 4:
+        widest = max(range(len(widths)), key=lambda i: widths[i])
+        widths[widest] -= 1
+    return widths
+
+
+def _cut(cell: str, size: int) -> str:
+    return cell if len(cell) <= size else cell[: max(size - 1, 0)] + "…"
 
 
 def dump_json(document: dict[str, Any], out: TextIO | None = None, *,
