@@ -215,8 +215,6 @@ def wide(synced: Workspace) -> str:
     return fetcher(synced, "status", str(synced.specs), COLUMNS="200").out
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: render.table keeps every column but the last "
-                   "whole and gives the last at least 20 chars, so status overflows COLUMNS=60")
 def test_status_lines_fit_a_60_column_terminal(narrow: str) -> None:
     assert [] == [line for line in narrow.splitlines() if len(line) > 60]
 
