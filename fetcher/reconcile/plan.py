@@ -90,10 +90,10 @@ def resolution_basis_key(source: Source, request: Mapping[str, Any]) -> str | No
     if source is Source.CLMS:
         basis: Any = {"ref": request["ref"], "download": request.get("download"),
                       "file": request.get("file")}
-    elif source is Source.CEDA:
-        basis = {"path": request["path"]}
+    elif source is Source.CEDA:  # the listing kept is the selection's, so it is in the key
+        basis = {"path": request["path"], "files": request.get("files")}
     elif source is Source.ZENODO:
-        basis = {"record": request["record"]}
+        basis = {"record": request["record"], "files": request.get("files")}
     else:
         return None
     text = json.dumps({"source": source.value, **basis}, sort_keys=True)
