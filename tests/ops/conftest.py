@@ -10,9 +10,11 @@ fractions of a second.
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -58,13 +60,26 @@ class Done:
     err: str
 
 
+@pytest.fixture(scope="session")
+def synced_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
+    """One mixed workspace synced in-process, against a session-long fake-clock emulator."""
+    with shared_workspace(tmp_path_factory, fake_clock=True) as workspace:
+        report = workspace.sync()
+        assert 0 == report.exit_code
+        yield workspace
+
+
 @pytest.fixture
-def synced(ws: Workspace) -> Workspace:
-    """The mixed workspace, synced in-process until every item is complete."""
-    ws.write_spec(MIXED)
-    report = ws.sync()
-    assert 0 == report.exit_code
-    return ws
+def synced(synced_template: Workspace, tmp_path: Path) -> Workspace:
+    """A copy of the synced workspace (specs, data with its mtimes, ledger, key) for one test.
+
+    Syncing once and copying keeps the suite fast; the copy talks to the same emulator,
+    whose counters start at zero for each test.
+    """
+    root = tmp_path / "synced"
+    shutil.copytree(synced_template.root, root)
+    synced_template.emu.reset_stats()
+    return Workspace(root, synced_template.emu)
 
 
 @pytest.fixture
@@ -143,3 +158,16 @@ def spec_path(ws: Workspace) -> str:
 
 def data_file(ws: Workspace, rel: str) -> Path:
     return ws.data / rel
+
+
+@contextmanager
+def shared_workspace(factory: pytest.TempPathFactory, **config: object) -> Iterator[Workspace]:
+    """A workspace with the mixed specs and its own emulator, for a module's worth of tests
+    that only read one command's output (so the command runs once)."""
+    from fetcher.emulator import Emulator, EmulatorConfig
+
+    fields: dict[str, object] = {"seed": 0, "catalogue_size": 10, **config}
+    with Emulator(EmulatorConfig(**fields)) as emulator:  # type: ignore[arg-type]
+        workspace = e2e.make_workspace(factory.mktemp("ops"), emulator)
+        workspace.write_spec(MIXED)
+        yield workspace

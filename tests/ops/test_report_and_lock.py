@@ -19,7 +19,7 @@ import pytest
 
 from fetcher.ledger.lock import ReconcilerLock
 from tests.e2e.conftest import Workspace
-from tests.ops.conftest import MIXED, fetcher
+from tests.ops.conftest import MIXED, Done, fetcher, shared_workspace
 
 BROKEN_ZENODO = """\
   lc100-missing:
@@ -99,10 +99,12 @@ def test_plan_json_has_the_plan_schema(synced: Workspace, inproc) -> None:
 # --- the human report --------------------------------------------------------------
 
 
-@pytest.fixture
-def first_human(live_ws: Workspace) -> subprocess.CompletedProcess[str]:
-    live_ws.write_spec(MIXED)
-    return fetcher(live_ws, "sync", str(live_ws.specs))
+@pytest.fixture(scope="module")
+def first_human(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Done]:
+    """``fetcher sync`` of the mixed specs into an empty workspace, as a subprocess."""
+    with shared_workspace(tmp_path_factory, queued_seconds=0.1,
+                          in_progress_seconds=0.2) as ws:
+        yield fetcher(ws, "sync", str(ws.specs))
 
 
 def test_sync_report_table_has_the_documented_columns(first_human) -> None:
@@ -158,8 +160,6 @@ def test_partial_success_exits_1_in_a_real_process(live_ws: Workspace) -> None:
         done.code, done.out.splitlines()[-1].split(" requests")[0])
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Zenodo/CEDA listings are keyed by record/path "
-                   "only, so a second dataset of the same record gets the first one's files")
 def test_two_datasets_of_one_zenodo_record_each_get_their_own_file(ws: Workspace,
                                                                   inproc) -> None:
     from tests.e2e.conftest import spec_text
@@ -170,8 +170,6 @@ def test_two_datasets_of_one_zenodo_record_each_get_their_own_file(ws: Workspace
     assert [TREE_FILE] == sorted(p.name for p in (ws.data / "tree").iterdir())
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: Zenodo/CEDA listings are keyed by record/path "
-                   "only, so a file the record lacks is 'downloaded' as another dataset's file")
 def test_a_file_the_record_lacks_fails_even_after_the_record_was_listed(ws: Workspace,
                                                                        inproc) -> None:
     from tests.e2e.conftest import spec_text
@@ -256,7 +254,7 @@ def test_wait_lock_proceeds_when_the_holder_lets_go(synced: Workspace) -> None:
 def test_two_real_syncs_the_second_names_the_first(make_emulator, tmp_path) -> None:
     from tests.e2e.conftest import make_workspace
 
-    emu = make_emulator(fake_clock=False, queued_seconds=4.0, in_progress_seconds=0.2)
+    emu = make_emulator(fake_clock=False, queued_seconds=2.0, in_progress_seconds=0.2)
     ws = make_workspace(tmp_path, emu)
     ws.write_spec(MIXED)
     first = subprocess.Popen([sys.executable, "-m", "fetcher", "sync", "-q", str(ws.specs)],

@@ -5,12 +5,22 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.conftest import Workspace
-from tests.ops.conftest import CEDA_SPEC, LABELS, MIXED, NUTS_SPEC, ZENODO_FILE, fetcher, spec_text
+from tests.ops.conftest import (
+    CEDA_SPEC,
+    LABELS,
+    MIXED,
+    NUTS_SPEC,
+    ZENODO_FILE,
+    fetcher,
+    shared_workspace,
+    spec_text,
+)
 
 HEADERS = ["ITEM", "STATE", "TASK", "SERVER", "AGE", "FILES", "SIZE", "DETAIL"]
 
@@ -205,14 +215,23 @@ def test_status_json_version_is_1_and_complete_is_true(synced: Workspace, inproc
 # --- terminal width (subprocess) ----------------------------------------------------
 
 
-@pytest.fixture
-def narrow(synced: Workspace) -> str:
-    return fetcher(synced, "status", str(synced.specs), COLUMNS="60").out
+@pytest.fixture(scope="module")
+def widths(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[int, str]]:
+    """``fetcher status`` of a synced workspace at 60 and 200 columns (subprocesses)."""
+    with shared_workspace(tmp_path_factory, fake_clock=True) as ws:
+        ws.sync()
+        yield {cols: fetcher(ws, "status", str(ws.specs), COLUMNS=str(cols)).out
+               for cols in (60, 200)}
 
 
 @pytest.fixture
-def wide(synced: Workspace) -> str:
-    return fetcher(synced, "status", str(synced.specs), COLUMNS="200").out
+def narrow(widths: dict[int, str]) -> str:
+    return widths[60]
+
+
+@pytest.fixture
+def wide(widths: dict[int, str]) -> str:
+    return widths[200]
 
 
 def test_status_lines_fit_a_60_column_terminal(narrow: str) -> None:
