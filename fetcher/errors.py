@@ -9,7 +9,7 @@ error's exit code.
     ├── UsageError               bad command-line arguments or options
     ├── SpecError                invalid spec files (carries every problem found)
     ├── LedgerError              ledger unreadable, or of a newer schema
-    │   └── LockHeldError        another reconciler holds the ledger
+    │   └── LockHeldError        another reconciler holds the ledger (exit 1)
     ├── AuthError                service key unreadable or refused
     ├── OfflineError             work needs the network under --offline (exit 1)
     ├── RemoteError              a service answered badly or not at all (exit 1)
@@ -76,7 +76,9 @@ class LedgerError(FetcherError):
 
 
 class LockHeldError(LedgerError):
-    """Another reconciler holds this ledger."""
+    """Another reconciler holds this ledger: nothing is wrong with the input; try later."""
+
+    exit_code = 1
 
 
 class AuthError(FetcherError):

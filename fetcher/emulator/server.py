@@ -13,6 +13,7 @@ import contextlib
 import email.utils
 import re
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -32,6 +33,12 @@ class HostServer(ThreadingHTTPServer):
 
     daemon_threads = True
     allow_reuse_address = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client hanging up is ordinary traffic, not a server error worth a traceback."""
+        if isinstance(sys.exc_info()[1], ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
 
     def __init__(self, name: str, app: App, faults: Faults, recorder: Recorder,
                  clock: Callable[[], float], host: str = "127.0.0.1", port: int = 0,

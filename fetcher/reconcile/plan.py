@@ -198,11 +198,11 @@ def expired(task: TaskRecord, now: float, policy: Policy | None = None) -> bool:
 
 
 def _archive_left(files: Iterable[FileRecord], disk: Disk) -> bool:
-    """Only the kept archive survives: extraction, not download, is what's missing."""
-    present = [f for f in files if f.path in disk]
-    absent = [f for f in files if f.path not in disk]
-    return bool(present) and all(f.role == "archive" for f in present) and all(
-        f.role != "archive" for f in absent)
+    """The kept archive is there and only extracted files are missing: extract, not fetch."""
+    files = list(files)
+    archives_present = any(f.role == "archive" and f.path in disk for f in files)
+    missing = [f for f in files if f.path not in disk]
+    return archives_present and all(f.role != "archive" for f in missing)
 
 
 def _count(files: Sequence[FileRecord]) -> str:
