@@ -9,6 +9,20 @@ from typing import Any
 import pytest
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--ledger-on-postgres", action="store_true",
+        help="run every test's ledger on the PostgreSQL server of FETCHER_TEST_PG (default "
+             "postgresql://postgres@127.0.0.1:5432/test), one schema per ledger path")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.getoption("--ledger-on-postgres"):
+        # An environment variable, so that the CLI subprocesses of the tests follow too.
+        os.environ["FETCHER_TEST_PG_REDIRECT"] = os.environ.get(
+            "FETCHER_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """On the PostgreSQL pass (FETCHER_TEST_PG_REDIRECT), skip what only SQLite has."""
     if not os.environ.get("FETCHER_TEST_PG_REDIRECT"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -11,6 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from fetcher import clms_rules
 from fetcher.config import Settings
@@ -121,3 +123,18 @@ def test_a_worker_killed_after_its_intent_is_adopted_by_the_next(
     killed = _workers(specs, [{**env, "FETCHER_FAILPOINT": "after-post"}])
     (rerun,) = _workers(specs, [env])
     assert (-9, 0, 2) == (killed[0].returncode, rerun.returncode, emu.stats["posts"])
+
+
+def test_a_data_folder_shared_by_two_machines_is_downloaded_once(
+        emu: Emulator, pg_url: str, tmp_path: Path) -> None:
+    specs = _workspace(tmp_path, emu, ["ITC11", "ES"])
+    shared = tmp_path / "shared-data"
+    envs = [{**_env(emu, pg_url, shared, tmp_path), "FETCHER_LOCATION": "cluster-scratch"}
+            for _ in range(2)]
+    _workers(specs, envs[:1])
+    alone = emu.stats["downloads"]
+    (shutil.rmtree(shared), emu.reset_stats())
+    with Ledger.open(pg_url) as ledger, ledger.engine.begin() as conn:
+        conn.execute(text("DELETE FROM files"))
+    results = _workers(specs, envs)
+    assert ([0, 0], alone) == ([r.returncode for r in results], emu.stats["downloads"])
