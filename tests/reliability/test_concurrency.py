@@ -26,13 +26,13 @@ def together(ws: Workspace, count: int, *args: str) -> list[Run]:
 
 
 def clear(run: Run) -> bool:
-    """Success, or the one-line lock refusal (exit 2); never a traceback."""
-    return (run.code == 0 or (run.code == 2 and run.stderr.startswith(LOCK_MESSAGE))) \
+    """Success, or the one-line lock refusal (exit 1); never a traceback."""
+    return (run.code == 0 or (run.code == 1 and run.stderr.startswith(LOCK_MESSAGE))) \
         and "Traceback" not in run.stderr
 
 
 def init_ledger(ws: Workspace) -> None:
-    """Create the ledger first, so that the syncs race on the lock only (see the xfail)."""
+    """Create the ledger first, so that the syncs race on the lock only."""
     assert 0 == ws.cli("upgrade", command="db").code
 
 
