@@ -62,8 +62,9 @@ def plan(paths: Paths = None, json: Json = False, db: Db = None, data_dir: DataD
     from fetcher.errors import SpecError
 
     settings = _settings(db, data_dir)
-    specs, result = ops.plan_specs(_paths(paths), settings)
-    refused = ops.server_rule_problems(specs, ops.read_snapshot(settings))
+    snapshot = ops.read_snapshot(settings)
+    specs, result = ops.plan_specs(_paths(paths), settings, snapshot=snapshot)
+    refused = ops.server_rule_problems(specs, snapshot)
     if refused:
         raise SpecError(refused)
     if json:

@@ -56,7 +56,8 @@ def stat_files(data_dir: Path, files: Iterable[FileRecord]) -> Disk:
 
 
 def plan_specs(paths: Sequence[str | Path] = ("specs",), settings: Settings | None = None,
-               *, now: float | None = None, policy: Policy | None = None) -> tuple[Specs, Plan]:
+               *, now: float | None = None, policy: Policy | None = None,
+               snapshot: Snapshot | None = None) -> tuple[Specs, Plan]:
     """What ``sync`` would do for the specs at ``paths``, item by item; no network.
 
     Raises:
@@ -65,7 +66,7 @@ def plan_specs(paths: Sequence[str | Path] = ("specs",), settings: Settings | No
     """
     settings = settings or Settings.from_env()
     specs = load_specs(list(paths))
-    snapshot = read_snapshot(settings)
+    snapshot = read_snapshot(settings) if snapshot is None else snapshot
     recorded = (f for files in snapshot.files.values() for f in files)
     disk = stat_files(settings.data_dir, recorded)
     return specs, plan(specs.items, snapshot, disk, time.time() if now is None else now, policy)
@@ -162,8 +163,8 @@ def status(paths: Sequence[str | Path] = ("specs",), settings: Settings | None =
 
     settings = settings or Settings.from_env()
     now = time.time() if now is None else now
-    specs, current = plan_specs(paths, settings, now=now)
     snapshot = read_snapshot(settings)
+    specs, current = plan_specs(paths, settings, now=now, snapshot=snapshot)
     rows = []
     for step in current.steps:
         task = snapshot.tasks.get(step.key)
