@@ -20,14 +20,14 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
-
-import requests
-import requests.adapters
 
 from fetcher import __version__
 from fetcher.errors import OfflineError, RemoteError, UsageError
+
+if TYPE_CHECKING:  # requests loads on the first call: a sync with nothing to fetch skips it
+    import requests
 
 USER_AGENT = f"fetcher/{__version__} (+https://pypi.org/project/fetcher/)"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -138,6 +138,8 @@ def describe(response: requests.Response) -> str:
 
 def _peek(response: requests.Response, size: int) -> bytes:
     """Up to ``size`` bytes of the body, without reading an endless stream to its end."""
+    import requests
+
     try:
         if getattr(response, "_content", False) is False:
             return next(response.iter_content(size), b"")
@@ -175,6 +177,8 @@ class Http:
     @property
     def session(self) -> requests.Session:
         """This thread's session, built on first use."""
+        import requests
+
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
@@ -226,6 +230,8 @@ class Http:
             OfflineError: under ``offline``, before any socket is opened.
             RemoteError: when every attempt failed; names the URL and the last answer.
         """
+        import requests
+
         if self.offline:
             raise OfflineError(
                 f"--offline: refusing to call {_origin(url)}",
@@ -317,6 +323,8 @@ class Http:
 
 def json_body(response: requests.Response, *, expect: Iterable[int] = (200,)) -> Any:
     """Parse a response as JSON, refusing wrong statuses, HTML pages and broken JSON."""
+    import requests
+
     url = _strip_query(response.url)
     if response.status_code not in set(expect):
         raise RemoteError(
@@ -369,6 +377,8 @@ def _rate_limit_reset(value: str | None, now: float) -> float | None:
 
 
 def _failed_to_connect(exc: requests.exceptions.RequestException) -> bool:
+    import requests
+
     if isinstance(exc, requests.exceptions.ConnectTimeout):
         return True
     text = repr(exc)
@@ -378,6 +388,8 @@ def _failed_to_connect(exc: requests.exceptions.RequestException) -> bool:
 
 
 def _describe_exception(exc: requests.exceptions.RequestException) -> str:
+    import requests
+
     if isinstance(exc, requests.exceptions.Timeout):
         return "timed out"
     if isinstance(exc, requests.exceptions.ConnectionError):

@@ -22,7 +22,7 @@ from fetcher.errors import AuthError, FetcherError, OfflineError
 from fetcher.ledger import Ledger
 from fetcher.net import Http
 from fetcher.ops import stat_files
-from fetcher.reconcile import clms_steps, downloads, steps
+from fetcher.reconcile import clms_steps, steps
 from fetcher.reconcile.leases import Leases
 from fetcher.reconcile.plan import Plan, Policy, Step, plan
 from fetcher.reconcile.report import Outcome, Report
@@ -187,6 +187,8 @@ class Reconciler:
             self._guard_all(submits, lambda: clms_steps.submit_all(self, submits))
         fetches = by_action.get(Action.DOWNLOAD, [])
         if fetches:
+            from fetcher.reconcile import downloads  # requests loads only when needed
+
             downloads.download_all(self, fetches)
 
     def _claim(self, items: Sequence[Item], acting: list[Step]) -> tuple[list[Step], list[Step]]:
