@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Engine, delete, func, insert, select, update
+from sqlalchemy import Engine, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from fetcher.errors import LedgerError
@@ -184,11 +184,40 @@ class Ledger:
         self.update_tasks([(task_row, fields)])
 
     def update_tasks(self, changes: Sequence[tuple[int, Mapping[str, Any]]]) -> None:
-        """Several tasks' changes (a polling round's) in one transaction."""
+        """Several tasks' changes (a polling round's) in one transaction, a few statements.
+
+        Changes with the same fields share one executemany UPDATE; new statuses and their
+        events are inserted together.
+        """
+        if not changes:
+            return
         now = self.now()
         with self._write() as conn:
+            current = {row.id: row for row in conn.execute(
+                select(TaskRow.id, TaskRow.status, TaskRow.message, TaskRow.item_key,
+                       TaskRow.task_id).where(TaskRow.id.in_([c[0] for c in changes]))
+                .with_for_update())}
+            groups: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+            statuses, events = [], []
             for task_row, fields in changes:
-                _update_task(conn, task_row, fields, now)
+                groups[tuple(sorted(fields))].append({"row_id": task_row, **fields})
+                old = current[task_row]
+                status = fields.get("status", old.status)
+                message = fields.get("message", old.message) or ""
+                if status != old.status:
+                    statuses.append(dict(task_row=task_row, status=status, message=message,
+                                         seen_at=now))
+                    events.append(dict(at=now, item_key=old.item_key, kind="status",
+                                       message=f"task {fields.get('task_id', old.task_id)}: "
+                                               f"{old.status} -> {status}"
+                                               + (f" ({message})" if message else "")))
+            for keys, rows in groups.items():
+                values: dict[str, Any] = {key: bindparam(key) for key in keys}
+                conn.execute(update(TaskRow).where(TaskRow.id == bindparam("row_id"))
+                             .values(updated_at=now, **values), rows)
+            if statuses:
+                conn.execute(insert(TaskStatusRow), statuses)
+                conn.execute(insert(EventRow), events)
 
     def record_files(self, item_key: str, files: Iterable[FileRecord]) -> None:
         """Make ``files`` the item's recorded files (replacing what was there)."""
@@ -315,23 +344,6 @@ class _Guard:
             raise LedgerError(f"ledger error at {db.redact(self.url)}: "
                               f"{type(exc).__name__}: {exc.args[0] if exc.args else ''}"[:300]
                               ) from exc
-
-
-def _update_task(conn: Any, task_row: int, fields: Mapping[str, Any], now: float) -> None:
-    current = conn.execute(select(TaskRow.status, TaskRow.message, TaskRow.item_key,
-                                  TaskRow.task_id).where(TaskRow.id == task_row)
-                           .with_for_update()).one()
-    conn.execute(update(TaskRow).where(TaskRow.id == task_row).values(updated_at=now, **fields))
-    status = fields.get("status", current.status)
-    message = fields.get("message", current.message) or ""
-    if status != current.status:
-        conn.execute(insert(TaskStatusRow).values(task_row=task_row, status=status,
-                                                  message=message, seen_at=now))
-        task_id = fields.get("task_id", current.task_id)
-        conn.execute(insert(EventRow).values(
-            at=now, item_key=current.item_key, kind="status",
-            message=f"task {task_id}: {current.status} -> {status}"
-                    + (f" ({message})" if message else "")))
 
 
 def _insert(conn: Any, model: Any) -> Any:
