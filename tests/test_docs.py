@@ -82,3 +82,11 @@ def test_the_ci_recipe_passes_on_locked_data_and_fails_on_drift(
     tif.write_bytes(tif.read_bytes()[:-1] + b"\0")
     drifted = _run("fetcher status --check --verify specs/", tmp_path, env)
     assert 1 == drifted.returncode
+
+
+def test_every_library_function_the_guide_shows_exists() -> None:
+    import fetcher
+
+    guide = (ROOT / "docs" / "guide.md").read_text()
+    named = sorted(set(re.findall(r"\bfetcher\.([a-z_]+)\(", guide)))
+    assert [] == [name for name in named if not hasattr(fetcher, name)]
