@@ -18,7 +18,7 @@ from fetcher.net import Http
 from fetcher.ops import open_ledger
 from fetcher.reconcile.plan import ALIVE
 from fetcher.spec import load_specs
-from fetcher.types import ItemRecord, TaskRecord
+from fetcher.types import TaskRecord
 
 
 @dataclass
@@ -43,7 +43,7 @@ def gc(paths: Sequence[str | Path] = ("specs",), settings: Settings | None = Non
         for key, record in snapshot.items.items():
             if key in wanted:
                 continue
-            removal = Removal(key, _label(record),
+            removal = Removal(key, record.label,
                               [f.path for f in snapshot.files.get(key, ())])
             task = snapshot.tasks.get(key)
             if task is not None and task.task_id and task.status in ALIVE:
@@ -76,7 +76,7 @@ def cancel(names: Sequence[str], settings: Settings | None = None, *,
     done = []
     with open_ledger(settings) as ledger:
         snapshot = ledger.snapshot()
-        by_name = {_label(r): k for k, r in snapshot.items.items()} | {
+        by_name = {r.label: k for k, r in snapshot.items.items()} | {
             k: k for k in snapshot.items}
         for name in names:
             key = by_name.get(name)
@@ -113,7 +113,3 @@ def _prune_empty(data_dir: Path, paths: list[str]) -> None:
         while folder != data_dir and folder.is_dir() and not any(folder.iterdir()):
             folder.rmdir()
             folder = folder.parent
-
-
-def _label(record: ItemRecord) -> str:
-    return f"{record.dataset}/{record.region}" if record.region else record.dataset

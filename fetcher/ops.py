@@ -229,11 +229,9 @@ def verify(paths: Sequence[str | Path] | None = None,
     problems: dict[str, list[str]] = {}
     for key in keys:
         record = snapshot.items.get(key)
-        label = (f"{record.dataset}/{record.region}" if record and record.region
-                 else record.dataset if record else key)
         found = verify_records(settings.data_dir, snapshot.files.get(key, ()))
         if found:
-            problems[label] = found
+            problems[record.label if record else key] = found
     return problems
 
 

@@ -160,6 +160,11 @@ class ItemRecord:
     attempts: int = 0
     created_at: float = 0.0
 
+    @property
+    def label(self) -> str:
+        """``dataset`` or ``dataset/region``, as ``Item.label``."""
+        return f"{self.dataset}/{self.region}" if self.region else self.dataset
+
 
 @dataclass(frozen=True)
 class Snapshot:

@@ -42,7 +42,6 @@ class SyncOptions:
     per_host: int = 2
     offline: bool = False
     retry_failed: bool = False
-    poll_first: float = 5.0
     poll_max: float = 300.0
     poll_fraction: float = 0.15
     download_retry_window: float = 300.0
@@ -107,9 +106,8 @@ class Reconciler:
                 self.log(f"removed {folder}, left by an interrupted extraction")
         for item in items:
             self.outcomes[item.key] = Outcome(item.key, item.label, "incomplete")
-        backoff = Backoff(self.settings.poll_interval or self.options.poll_first,
-                          self.options.poll_max, self.options.poll_fraction)
-        interval = backoff.first
+        backoff = Backoff(self.settings.poll_interval, self.options.poll_max,
+                          self.options.poll_fraction)
         waited_out = False
         polled = False
         while True:

@@ -120,8 +120,7 @@ def plan(items: Sequence[Item], snapshot: Snapshot, disk: Disk, now: float,
     steps = [_step(item, snapshot, disk, now, policy) for item in items]
     for key, record in snapshot.items.items():
         if key not in wanted:
-            label = f"{record.dataset}/{record.region}" if record.region else record.dataset
-            steps.append(Step(key, label, Action.ORPHAN,
+            steps.append(Step(key, record.label, Action.ORPHAN,
                               "in the ledger but no longer in the specs; `fetcher gc` removes it"))
     return Plan(tuple(steps))
 
