@@ -24,9 +24,9 @@ CATALOGUE_SIZE = 200
 
 def run(quick: bool, repeats: int) -> list[Row]:
     """Resolve a spread of datasets both ways; count the catalogue requests."""
-    from fetcher.net import Http
-    from fetcher.sources.clms import ClmsClient
+    from fetcher.sources.clms.client import ClmsClient
     from fetcher.spec import load_specs
+    from fetcher.transfer.http import Http
 
     sample = 10 if quick else 40
     folder = Path(tempfile.mkdtemp(prefix="bench-catalogue-", dir=WORK_ROOT))

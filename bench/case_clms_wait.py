@@ -74,8 +74,9 @@ def _config(d: float) -> dict[str, float]:
 
 def _fetcher(count: int, attempt: int, d: float) -> tuple[float, float, int, int]:
     """One sync: (wall, status calls per round, rounds, posts)."""
-    from fetcher.net import Http
-    from fetcher.reconcile.apply import SyncOptions, sync
+    from fetcher.ops.sync import sync
+    from fetcher.reconcile.apply import SyncOptions
+    from fetcher.transfer.http import Http
 
     folder = Path(tempfile.mkdtemp(prefix="bench-wait-", dir=WORK_ROOT))
     try:

@@ -37,8 +37,9 @@ NAME = "noop"
 
 def run(quick: bool, repeats: int) -> list[Row]:
     """Build the ledger, then time no-op syncs and count their requests."""
-    from fetcher.net import Http
-    from fetcher.reconcile.apply import SyncOptions, sync
+    from fetcher.ops.sync import sync
+    from fetcher.reconcile.apply import SyncOptions
+    from fetcher.transfer.http import Http
 
     count = 100 if quick else 1000
     folder = Path(tempfile.mkdtemp(prefix="bench-noop-", dir=WORK_ROOT))

@@ -22,7 +22,7 @@ NAME = "plan"
 def run(quick: bool, repeats: int) -> list[Row]:
     """Plan the same specs in process and as the command; median wall times."""
     from fetcher.config import Settings
-    from fetcher.ops import plan_specs
+    from fetcher.ops.status import plan_specs
 
     datasets, regions = (10, 100) if quick else (10, 1000)
     count = datasets * regions

@@ -31,8 +31,9 @@ NAME = "verify"
 
 def run(quick: bool, repeats: int) -> list[Row]:
     """Download and record the files, then time both verifiers."""
-    from fetcher.net import Http
-    from fetcher.reconcile.apply import SyncOptions, sync
+    from fetcher.ops.sync import sync
+    from fetcher.reconcile.apply import SyncOptions
+    from fetcher.transfer.http import Http
 
     files, each = (4, 128 << 20) if quick else (10, 512 << 20)
     total = files * each

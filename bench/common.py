@@ -129,7 +129,7 @@ def settings_for(emu: Any, folder: Path, key_path: Path | None = None, **overrid
 
 def fake_time_http(emu: Any) -> Any:
     """An Http whose sleep advances the emulator's fake clock instead of waiting."""
-    from fetcher.net import Http
+    from fetcher.transfer.http import Http
 
     return Http(sleep=emu.clock.advance, now=emu.clock.now)
 

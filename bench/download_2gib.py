@@ -20,8 +20,8 @@ from pathlib import Path
 FETCHER_CLIENT = """
 import sys
 from pathlib import Path
-from fetcher.download import fetch
-from fetcher.net import Http
+from fetcher.transfer.download import fetch
+from fetcher.transfer.http import Http
 from fetcher.types import RemoteFile
 url, target = sys.argv[1], Path(sys.argv[2])
 http = Http()

@@ -11,14 +11,14 @@ from typing import Any
 __version__ = "0.1.0"
 
 _API = {
-    "sync": "fetcher.reconcile.apply",
+    "sync": "fetcher.ops.sync",
     "SyncOptions": "fetcher.reconcile.apply",
-    "status": "fetcher.ops",
-    "verify": "fetcher.ops",
-    "item_files": "fetcher.ops",
-    "write_lock": "fetcher.ops",
-    "plan_specs": "fetcher.ops",
-    "read_snapshot": "fetcher.ops",
+    "status": "fetcher.ops.status",
+    "verify": "fetcher.ops.status",
+    "item_files": "fetcher.ops.status",
+    "write_lock": "fetcher.ops.status",
+    "plan_specs": "fetcher.ops.status",
+    "read_snapshot": "fetcher.ops.common",
     "load_specs": "fetcher.spec",
     "Settings": "fetcher.config",
     "Ledger": "fetcher.ledger",

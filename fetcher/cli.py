@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn, Optional
 
 import typer
-from typer._click.exceptions import NoArgsIsHelpError
 from typer.exceptions import TyperException
 
 from fetcher.errors import FetcherError, UsageError
@@ -24,14 +23,22 @@ if TYPE_CHECKING:
 app = typer.Typer(
     name="fetcher",
     help="Keep a folder of CLMS, CEDA, Zenodo and HTTP data in the state YAML specs describe.",
-    no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
     pretty_exceptions_show_locals=False,
     rich_markup_mode=None,
 )
-db_app = typer.Typer(help="Ledger maintenance.", no_args_is_help=True)
+db_app = typer.Typer(help="Ledger maintenance.")
 app.add_typer(db_app, name="db")
+
+
+@app.callback(invoke_without_command=True)
+@db_app.callback(invoke_without_command=True)
+def _help_when_bare(ctx: typer.Context) -> None:
+    """`fetcher` or `fetcher db` alone prints its help."""
+    if ctx.invoked_subcommand is None:
+        print(ctx.get_help())
+        raise typer.Exit(0)
 
 Paths = Annotated[Optional[list[Path]], typer.Argument(  # noqa: UP045 (typer reads it)
     help="Spec files or folders of *.yaml specs [default: specs/].", show_default=False)]
@@ -58,11 +65,13 @@ def _paths(paths: list[Path] | None) -> list[Path]:
 def plan(paths: Paths = None, json: Json = False, db: Db = None, data_dir: DataDir = None,
          offline: Offline = False) -> None:
     """Show what `sync` would do, item by item, without touching the network."""
-    from fetcher import ops, render
+    from fetcher import render
     from fetcher.errors import SpecError
+    from fetcher.ops import status as ops
+    from fetcher.ops.common import read_snapshot
 
     settings = _settings(db, data_dir)
-    snapshot = ops.read_snapshot(settings)
+    snapshot = read_snapshot(settings)
     specs, result = ops.plan_specs(_paths(paths), settings, snapshot=snapshot)
     refused = ops.server_rule_problems(specs, snapshot)
     if refused:
@@ -109,8 +118,8 @@ def sync(
         return 0
     from fetcher import render
     from fetcher.display import for_terminal
+    from fetcher.ops.sync import sync as run_sync
     from fetcher.reconcile.apply import SyncOptions
-    from fetcher.reconcile.apply import sync as run_sync
 
     options = SyncOptions(wait=not no_wait, timeout=timeout, jobs=jobs, offline=offline,
                           retry_failed=retry_failed, frozen=frozen, wait_lock=wait_lock)
@@ -133,7 +142,7 @@ def _log(line: str) -> None:
 
 def _print_report(report: Report, *, quiet: bool = False) -> None:
     from fetcher import render
-    from fetcher.reconcile.plan import human_size
+    from fetcher.text import human_size
     if not quiet:
         rows = [(o.item, o.outcome, o.task_id or "-", human_size(o.bytes) if o.bytes else "-",
                  o.message) for o in report.outcomes]
@@ -151,8 +160,9 @@ def status(paths: Paths = None, json: Json = False,
                                                 "trusting size and mtime.")] = False,
            offline: Offline = False, db: Db = None, data_dir: DataDir = None) -> int:
     """Every item: state, task and server status, files, sizes, age. Never uses the network."""
-    from fetcher import ops, render
-    from fetcher.reconcile.plan import human_size
+    from fetcher import render
+    from fetcher.ops import status as ops
+    from fetcher.text import human_size
 
     report = ops.status(_paths(paths), _settings(db, data_dir), rehash=verify)
     if json:
@@ -184,7 +194,8 @@ def _age(seconds: float | None) -> str:
 def verify(paths: Paths = None, json: Json = False, offline: Offline = False, db: Db = None,
            data_dir: DataDir = None) -> int:
     """Re-hash every recorded file; report missing and changed ones (exit 1 if any)."""
-    from fetcher import ops, render
+    from fetcher import render
+    from fetcher.ops import status as ops
 
     problems = ops.verify(paths, _settings(db, data_dir))
     if json:
@@ -201,7 +212,7 @@ def verify(paths: Paths = None, json: Json = False, offline: Offline = False, db
 @app.command()
 def lock(paths: Paths = None, db: Db = None, data_dir: DataDir = None) -> None:
     """Write fetcher.lock beside the specs: per item its ids, files, sizes and sha256."""
-    from fetcher import ops
+    from fetcher.ops import status as ops
 
     print(f"wrote {ops.write_lock(_paths(paths), _settings(db, data_dir))}")
 
@@ -210,7 +221,7 @@ def lock(paths: Paths = None, db: Db = None, data_dir: DataDir = None) -> None:
 def cancel(items: Annotated[list[str], typer.Argument(
         help="Item labels (dataset/region) or keys.")], db: Db = None) -> None:
     """Cancel the server tasks of the given items."""
-    from fetcher.maintenance import cancel as cancel_items
+    from fetcher.ops.maintenance import cancel as cancel_items
 
     for item, task_id in cancel_items(items, _settings(db, None), log=_log):
         print(f"{item}: cancelled task {task_id}")
@@ -221,7 +232,7 @@ def gc(paths: Paths = None,
        dry_run: Annotated[bool, typer.Option("--dry-run", help="Only say what would go.")] = False,
        db: Db = None, data_dir: DataDir = None) -> None:
     """Remove orphans: items no spec names any more, with their files and server tasks."""
-    from fetcher.maintenance import gc as collect
+    from fetcher.ops.maintenance import gc as collect
 
     removals = collect(_paths(paths), _settings(db, data_dir), dry_run=dry_run, log=_log)
     verb = "would remove" if dry_run else "removed"
@@ -234,8 +245,8 @@ def gc(paths: Paths = None,
 @app.command()
 def doctor(db: Db = None) -> int:
     """Check credentials, token exchange, reachability and the ledger, requesting no data."""
-    from fetcher.doctor import doctor as run_checks
-    from fetcher.net import Http, RetryPolicy
+    from fetcher.ops.doctor import doctor as run_checks
+    from fetcher.transfer.http import Http, RetryPolicy
 
     http = Http(policy=RetryPolicy(attempts=2, connect_timeout=5.0, read_timeout=20.0))
     checks = run_checks(_settings(db, None), http=http)
@@ -251,7 +262,7 @@ def demo(
         "fetcher-demo"),
 ) -> None:
     """Run an end-to-end sync against the bundled emulator: no credentials, no network."""
-    from fetcher.demo import run_demo
+    from fetcher.ops.demo import run_demo
 
     first, second = run_demo(folder, log=lambda line: print(f"  {line}", flush=True))
     _print_report(first)
@@ -336,9 +347,6 @@ def run(argv: list[str] | None = None) -> int:
         _error("interrupted", None)
         return 130
     except TyperException as exc:
-        if isinstance(exc, NoArgsIsHelpError):  # `fetcher` or `fetcher db` alone
-            print(exc.format_message())
-            return 0
         _error(exc.format_message(), "see `fetcher --help`")
         return 2
     except KeyboardInterrupt:

@@ -19,6 +19,7 @@ DEFAULTS = {
     "FETCHER_CEDA_URL": "https://dap.ceda.ac.uk",
     "FETCHER_ZENODO_URL": "https://zenodo.org",
     "FETCHER_POLL_INTERVAL": "5",
+    "FETCHER_LEASE_SECONDS": "60",
 }
 
 
@@ -34,6 +35,7 @@ class Settings:
     zenodo_url: str
     poll_interval: float = 5.0
     location: str | None = None
+    lease_seconds: float = 60.0
 
     def site(self, shared: bool) -> str:
         """The name under which this data folder's files are recorded in the ledger.
@@ -66,6 +68,7 @@ class Settings:
             zenodo_url=get("FETCHER_ZENODO_URL").rstrip("/"),
             poll_interval=_seconds(get("FETCHER_POLL_INTERVAL"), "FETCHER_POLL_INTERVAL"),
             location=env.get("FETCHER_LOCATION") or None,
+            lease_seconds=_seconds(get("FETCHER_LEASE_SECONDS"), "FETCHER_LEASE_SECONDS"),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         if "data_dir" in given:

@@ -1,4 +1,4 @@
-"""Plain data shared by every layer: sources, items, the plan's vocabulary.
+"""Plain data shared by every layer: sources, items, the plan's vocabulary and steps.
 
 This module imports nothing of fetcher's.
 """
@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-class Source(str, enum.Enum):
-    """Where an item's bytes come from."""
+class SourceKind(str, enum.Enum):
+    """Where an item's bytes come from: the name of a source."""
 
     CLMS = "clms"
     CEDA = "ceda"
@@ -66,7 +66,7 @@ class Item:
     key: str
     dataset: str
     region: str | None
-    source: Source
+    source: SourceKind
     request: Mapping[str, Any]
     options: Mapping[str, Any] = field(default_factory=dict)
     origin: str = ""
@@ -166,6 +166,10 @@ class ItemRecord:
         return f"{self.dataset}/{self.region}" if self.region else self.dataset
 
 
+Disk = Mapping[str, tuple[int, int]]
+"""Recorded paths (relative to the data dir) that exist on disk, with (size, mtime_ns)."""
+
+
 @dataclass(frozen=True)
 class Snapshot:
     """Everything the planner may read of the ledger, as plain data."""
@@ -174,3 +178,28 @@ class Snapshot:
     resolutions: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     tasks: Mapping[str, TaskRecord] = field(default_factory=dict)
     files: Mapping[str, tuple[FileRecord, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Step:
+    """What happens to one item next, and why: one line of a plan."""
+
+    key: str
+    label: str
+    action: Action
+    reason: str
+    item: Item | None = None
+    task_id: str | None = None
+    held: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """A plain-data view for ``--json``."""
+        return {"key": self.key, "item": self.label, "action": self.action.value,
+                "reason": self.reason, "task_id": self.task_id, "held": self.held,
+                "source": None if self.item is None else self.item.source.value}
+
+    @property
+    def wanted(self) -> Item:
+        """The item this step works on (orphans have none, and no work)."""
+        assert self.item is not None, "orphans have no work"
+        return self.item

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fetcher import clms_rules as rules
+from fetcher.sources.clms import rules
 
 pyproj = pytest.importorskip("pyproj")
 PROJ_3587 = pyproj.Proj(3587)

@@ -23,7 +23,7 @@ from fetcher.errors import LedgerError
 from fetcher.ledger import Ledger
 from fetcher.ledger.db import HEAD, current_revision
 from fetcher.ledger.models import Base
-from fetcher.types import FileRecord, Item, ItemRecord, Source
+from fetcher.types import FileRecord, Item, ItemRecord, SourceKind
 
 MIGRATIONS = Path(__file__).parent.parent / "migrations"
 NOW = 1_700_000_000.0
@@ -45,7 +45,7 @@ def ledger(path: str) -> Iterator[Ledger]:
 
 
 def make_item(key: str = "k1", dataset: str = "builtup", region: str | None = "CN") -> Item:
-    return Item(key=key, dataset=dataset, region=region, source=Source.CLMS,
+    return Item(key=key, dataset=dataset, region=region, source=SourceKind.CLMS,
                 request={"source": "clms", "ref": {"uid": "a" * 32}, "area": {"nuts": region}})
 
 

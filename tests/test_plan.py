@@ -13,20 +13,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fetcher.reconcile.plan import RESULT_TTL, RETRY_BUDGET, Plan, plan, resolution_key
-from fetcher.types import Action, FileRecord, Item, ItemRecord, Snapshot, Source, TaskRecord
+from fetcher.reconcile.plan import RESULT_TTL, RETRY_BUDGET, Plan, plan
+from fetcher.sources import resolution_key
+from fetcher.types import Action, FileRecord, Item, ItemRecord, Snapshot, SourceKind, TaskRecord
 
 NOW = 1_700_000_000.0
 HOUR = 3600.0
 
-CLMS = Item(key="c1", dataset="builtup", region="CN", source=Source.CLMS,
+CLMS = Item(key="c1", dataset="builtup", region="CN", source=SourceKind.CLMS,
             request={"source": "clms", "ref": {"uid": "a" * 32}, "download": None, "file": None,
                      "area": {"nuts": "CN"}})
-ZENODO = Item(key="z1", dataset="lc100", region=None, source=Source.ZENODO,
+ZENODO = Item(key="z1", dataset="lc100", region=None, source=SourceKind.ZENODO,
               request={"source": "zenodo", "record": 3939050, "files": None})
-CEDA = Item(key="g1", dataset="gebco", region=None, source=Source.CEDA,
+CEDA = Item(key="g1", dataset="gebco", region=None, source=SourceKind.CEDA,
             request={"source": "ceda", "path": "/bodc/gebco", "files": ["a.zip"]})
-HTTP = Item(key="h1", dataset="raster", region=None, source=Source.HTTP,
+HTTP = Item(key="h1", dataset="raster", region=None, source=SourceKind.HTTP,
             request={"source": "http", "url": "https://example.org/r.tif", "sha256": None})
 
 DATA = FileRecord(item_key="c1", path="builtup/CN/cover.tif", size=100, sha256="a" * 64,

@@ -9,8 +9,9 @@ import pytest
 
 from fetcher.cli import run
 from fetcher.config import Settings
-from fetcher.net import Http
-from fetcher.reconcile.apply import SyncOptions, sync
+from fetcher.ops.sync import sync
+from fetcher.reconcile.apply import SyncOptions
+from fetcher.transfer.http import Http
 
 SPEC = """version: 1
 datasets:

@@ -11,7 +11,6 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from fetcher import clms_rules as rules
 from fetcher.emulator import datarequest, search
 from fetcher.emulator.catalogue import Dataset
 from fetcher.emulator.config import EmulatorConfig
@@ -19,6 +18,7 @@ from fetcher.emulator.exchange import Request, Response, error_msg, json_respons
 from fetcher.emulator.faults import Recorder
 from fetcher.emulator.tasks import TaskStore
 from fetcher.emulator.tokens import UNAUTHORIZED, TokenAuthority, bearer
+from fetcher.sources.clms import rules
 
 M = rules.MESSAGES
 EXPIRED = {"error": "invalid_token", "error_description": "Access token expired"}

@@ -14,9 +14,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from fetcher import clms_rules as rules
 from fetcher.emulator.catalogue import Dataset
 from fetcher.emulator.tasks import digest
+from fetcher.sources.clms import rules
 
 M = rules.MESSAGES
 NUTS_NAMES = {

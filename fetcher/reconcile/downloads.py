@@ -1,125 +1,84 @@
 """Downloads: every item's files, several at once, extracted and recorded.
 
-The workers download, extract and hash; the main thread writes the ledger, one
-transaction per finished item, so a file is recorded only once it is whole.
+The workers download, extract and hash; the engine's thread writes the ledger,
+one transaction per finished item, so a file is recorded only once it is whole.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
-from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from fetcher import failpoints
-from fetcher.download import fetch
+from fetcher.context import StepContext
 from fetcher.errors import ArchiveError, FetcherError, StorageError
-from fetcher.reconcile.plan import Step
-from fetcher.reconcile.steps import extract_archive, file_record, item_of, res_key
-from fetcher.types import FileRecord, LocalFile, RemoteFile, Snapshot, Source, TaskRecord
-
-if TYPE_CHECKING:
-    from fetcher.reconcile.apply import Reconciler
-
-CLMS_NOT_READY = (403, 404)  # the FME host's answers for a while after a task ends
+from fetcher.reconcile.local import extract_archive, file_record
+from fetcher.sources import resolution_key, source_for
+from fetcher.transfer.archives import is_archive
+from fetcher.transfer.download import fetch
+from fetcher.transfer.gates import HostGates
+from fetcher.types import FileRecord, LocalFile, RemoteFile, Snapshot, Step
 
 Job = tuple[Step, list[tuple[RemoteFile, Path]]]
+Placed = tuple[list[LocalFile], list[FileRecord]]
 
 
-def download_all(rec: Reconciler, steps: Sequence[Step]) -> None:
-    """Download every item's files, ``--jobs`` at once and a few per host; record each item."""
-    snapshot = rec.ledger.snapshot()
-    jobs: list[Job] = []
+def download_all(ctx: StepContext, steps: Sequence[Step], *, jobs: int, per_host: int) -> None:
+    """Download every item's files, ``jobs`` at once and ``per_host`` per host; record each."""
+    snapshot = ctx.ledger.snapshot()
+    work: list[Job] = []
     for step in steps:
         try:
-            jobs.append((step, _remote_files(rec, step, snapshot)))
+            work.append((step, _targets(ctx, step, snapshot)))
         except FetcherError as exc:
-            rec.fail(step, exc)
-    hosts: dict[str, threading.Semaphore] = {}
+            ctx.fail(step, exc)
+    gates = HostGates(per_host)
 
-    def one(remote: RemoteFile, target: Path, clms: bool) -> LocalFile:
-        host = urlsplit(remote.url).netloc
-        gate = hosts.setdefault(host, threading.Semaphore(rec.options.per_host))
+    def one(step: Step, files: list[tuple[RemoteFile, Path]]) -> Placed:
+        return _prepare(ctx, step, [_fetch(ctx, gates, step, snapshot, remote, target)
+                                    for remote, target in files])
 
-        def progress(done: int, total: int | None) -> None:
-            _midway(done, total)
-            rec.transfer(str(target), remote.name, done, total)
-
-        with gate:
-            return fetch(rec.http, remote, target, progress=progress,
-                         extra_retry_statuses=CLMS_NOT_READY if clms else (),
-                         retry_window=rec.options.download_retry_window if clms else 0.0)
-
-    def work(step: Step, files: list[tuple[RemoteFile, Path]]) -> Placed:
-        # Downloading, extracting and hashing run in the workers; the ledger is
-        # written by the main thread, one transaction per finished item.
-        return _prepare(rec, step, _item_files(one, step, files))
-
-    with ThreadPoolExecutor(max_workers=rec.options.jobs, thread_name_prefix="fetch") as pool:
-        futures = {pool.submit(work, step, files): step for step, files in jobs}
+    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="fetch") as pool:
+        futures = {pool.submit(one, step, files): step for step, files in work}
         for future in as_completed(futures):
             step = futures[future]
             try:
-                _record(rec, step, *future.result())
+                _record(ctx, step, *future.result())
             except FetcherError as exc:
-                _forget_gone_result(rec, step, snapshot.tasks.get(step.key), exc)
-                rec.fail(step, exc)
+                source_for(step.wanted.source).download_failed(
+                    ctx, step, snapshot.tasks.get(step.key), exc)
+                ctx.fail(step, exc)
             except OSError as exc:
-                rec.fail(step, StorageError(f"cannot write under {rec.settings.data_dir}: "
-                                            f"{exc.strerror or exc}",
-                                            hint="free some space or fix the permissions, "
-                                                 "then sync again: downloads resume"))
+                ctx.fail(step, StorageError(
+                    f"cannot write under {ctx.settings.data_dir}: {exc.strerror or exc}",
+                    hint="free some space or fix the permissions, then sync again: "
+                         "downloads resume"))
 
 
-def _forget_gone_result(rec: Reconciler, step: Step, task: TaskRecord | None,
-                        exc: FetcherError) -> None:
-    """A result the download host still denies long after its task finished is gone.
+def _fetch(ctx: StepContext, gates: HostGates, step: Step, snapshot: Snapshot,
+           remote: RemoteFile, target: Path) -> LocalFile:
+    """One file, in a download worker."""
+    def progress(done: int, total: int | None) -> None:
+        if done and total and done < total:
+            failpoints.hit("mid-download")
+        ctx.journal.transfer(str(target), remote.name, done, total)
 
-    The server may drop results before the documented 72 h (older docs said 10 days,
-    some clients assume 24 h). Marking the task gone lets the next sync request the
-    item again instead of knocking at the same URL for ever.
-    """
-    if task is None or getattr(exc, "status", None) != 404 or step.item is None:
-        return
-    finished = task.finalized_at or task.updated_at or rec.http.now()
-    if step.item.source is Source.CLMS and \
-            rec.http.now() - finished > rec.options.download_retry_window:
-        rec.ledger.update_task(task.row, status="gone",
-                               message="the download host no longer has the result (404)")
+    source = source_for(step.wanted.source)
+    with gates.passage(remote.url):
+        not_ready = source.not_ready(snapshot.tasks.get(step.key), ctx.now())
+        return fetch(ctx.http, remote, target, progress=progress,
+                     not_ready=not_ready.statuses, not_ready_until=not_ready.until)
 
 
-def _midway(done: int, total: int | None) -> None:
-    if done and total and done < total:
-        failpoints.hit("mid-download")
-
-
-def _item_files(one: Callable[[RemoteFile, Path, bool], LocalFile], step: Step,
-                files: list[tuple[RemoteFile, Path]]) -> list[LocalFile]:
-    clms = item_of(step).source is Source.CLMS
-    return [one(remote, target, clms) for remote, target in files]
-
-
-def _remote_files(rec: Reconciler, step: Step,
-                  snapshot: Snapshot) -> list[tuple[RemoteFile, Path]]:
-    item = item_of(step)
-    task = snapshot.tasks.get(step.key)
-    folder = rec.settings.data_dir / item.folder
-    if item.source is Source.CLMS:
-        if task is None or not task.download_url:
-            raise FetcherError(f"task {step.task_id} has no download URL yet")
-        remote = RemoteFile(name=f"{task.task_id}.zip", url=task.download_url,
-                            size=task.file_size, kind="zip")
-        return [(remote, folder / remote.name)]
-    if item.source is Source.HTTP:
-        from fetcher.sources import web
-
-        remote = web.remote_file(item.request["url"], item.request.get("sha256"))
-        name = item.options.get("filename") or remote.name
-        return [(remote, inside(folder, name, item.label))]
-    payload = snapshot.resolutions[res_key(item)]
-    return [(RemoteFile(**f), inside(folder, f["name"], item.label)) for f in payload["files"]]
+def _targets(ctx: StepContext, step: Step, snapshot: Snapshot) -> list[tuple[RemoteFile, Path]]:
+    """What to download for the item, and where each file lands."""
+    item = step.wanted
+    key = resolution_key(item)
+    resolution = snapshot.resolutions.get(key) if key else None
+    remote = source_for(item.source).remote_files(item, resolution, snapshot.tasks.get(step.key))
+    folder = ctx.settings.data_dir / item.folder
+    return [(r, inside(folder, r.name, item.label)) for r in remote]
 
 
 def inside(folder: Path, name: str, label: str) -> Path:
@@ -141,43 +100,30 @@ def inside(folder: Path, name: str, label: str) -> Path:
     return target
 
 
-Placed = tuple[list[LocalFile], list[FileRecord]]
-
-
-def _prepare(rec: Reconciler, step: Step, placed: list[LocalFile]) -> Placed:
+def _prepare(ctx: StepContext, step: Step, placed: list[LocalFile]) -> Placed:
     """Extract what needs extracting; the records of every file the item now has."""
-    item = item_of(step)
+    item = step.wanted
     records: list[FileRecord] = []
     extract_it = bool(item.options.get("extract"))
     keep = bool(item.options.get("keep_archive"))
     failpoints.hit("after-download")
     for local in placed:
         path = Path(local.path)
-        is_archive = extract_it and _is_archive(path)
-        if is_archive:
-            records += extract_archive(rec, item, path, keep=keep)
+        archive = extract_it and is_archive(path)
+        if archive:
+            records += extract_archive(ctx, item, path, keep=keep)
             if not keep:
                 continue
-        records.append(file_record(rec, item.key, local,
-                                    role="archive" if is_archive else "data"))
+        records.append(file_record(ctx, item.key, local, role="archive" if archive else "data"))
     failpoints.hit("after-extract")
     return placed, records
 
 
-def _record(rec: Reconciler, step: Step, placed: list[LocalFile],
+def _record(ctx: StepContext, step: Step, placed: list[LocalFile],
             records: list[FileRecord]) -> None:
     """Record an item's files in one transaction, and tell the report."""
-    item = item_of(step)
-    rec.ledger.record_files(item.key, records)
-    rec.ledger.reset_attempts(item.key)
-    size = sum(local.size for local in placed)
-    outcome = rec.outcomes.get(item.key)
-    if outcome is not None:
-        outcome.bytes += size
-    rec.services.counts["downloads"] += len(placed)
-    rec.note(item.key, f"downloaded {len(placed)} file(s), {len(records)} recorded")
-
-
-def _is_archive(path: Path) -> bool:
-    name = path.name.lower()
-    return name.endswith((".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz"))
+    ctx.ledger.record_files(step.key, records)
+    ctx.ledger.reset_attempts(step.key)
+    ctx.journal.moved(step.key, sum(local.size for local in placed))
+    ctx.count("downloads", len(placed))
+    ctx.note(step.key, f"downloaded {len(placed)} file(s), {len(records)} recorded")

@@ -17,22 +17,23 @@ import socket
 import threading
 import uuid
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from fetcher.errors import LedgerError
-from fetcher.ledger import Ledger
-from fetcher.reconcile.plan import Step
-from fetcher.types import Action
+from fetcher.types import Action, Step
+
+if TYPE_CHECKING:
+    from fetcher.ledger import Ledger
 
 REQUEST_ACTIONS = frozenset({Action.SUBMIT, Action.RESUBMIT, Action.ADOPT})
-LEASE_SECONDS = 60.0
 
 
 class Leases:
     """One worker's leases on one ledger."""
 
-    def __init__(self, ledger: Ledger, *, ttl: float | None = None) -> None:
+    def __init__(self, ledger: Ledger, *, ttl: float) -> None:
         self.ledger = ledger
-        self.ttl = ttl or float(os.environ.get("FETCHER_LEASE_SECONDS") or LEASE_SECONDS)
+        self.ttl = ttl
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

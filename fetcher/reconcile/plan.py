@@ -8,13 +8,13 @@ and orphan steps.
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from fetcher.types import Action, FileRecord, Item, Snapshot, Source, TaskRecord
+from fetcher.sources import resolution_key, source_for
+from fetcher.text import file_count
+from fetcher.types import Action, Disk, FileRecord, Item, Snapshot, Step, TaskRecord
 
 RESULT_TTL = 72 * 3600.0
 RETRY_BUDGET = 3
@@ -23,9 +23,6 @@ FAILED = frozenset({"Finished_nok", "Rejected", "Cancelled"})
 INTENT = "intent"
 NO_TASK = frozenset({"lost", "refused", "gone"})  # our marks: nothing usable on the server
 
-Disk = Mapping[str, tuple[int, int]]
-"""Recorded paths that exist on disk, with their (size, mtime_ns)."""
-
 
 @dataclass(frozen=True)
 class Policy:
@@ -33,25 +30,6 @@ class Policy:
 
     result_ttl: float = RESULT_TTL
     retry_budget: int = RETRY_BUDGET
-
-
-@dataclass(frozen=True)
-class Step:
-    """What happens to one item next, and why."""
-
-    key: str
-    label: str
-    action: Action
-    reason: str
-    item: Item | None = None
-    task_id: str | None = None
-    held: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """A plain-data view for ``--json``."""
-        return {"key": self.key, "item": self.label, "action": self.action.value,
-                "reason": self.reason, "task_id": self.task_id, "held": self.held,
-                "source": None if self.item is None else self.item.source.value}
 
 
 @dataclass(frozen=True)
@@ -76,28 +54,6 @@ class Plan:
     def to_json(self) -> dict[str, Any]:
         """A plain-data view for ``--json``."""
         return {"steps": [s.to_json() for s in self.steps], "counts": self.count()}
-
-
-def resolution_key(item: Item) -> str | None:
-    """The ledger key under which the item's catalogue or listing resolution is kept."""
-    if item.resolution is not None:
-        return item.resolution
-    return resolution_basis_key(item.source, item.request)
-
-
-def resolution_basis_key(source: Source, request: Mapping[str, Any]) -> str | None:
-    """What a resolution depends on, hashed: the catalogue reference or the listed folder."""
-    if source is Source.CLMS:
-        basis: Any = {"ref": request["ref"], "download": request.get("download"),
-                      "file": request.get("file")}
-    elif source is Source.CEDA:  # the listing kept is the selection's, so it is in the key
-        basis = {"path": request["path"], "files": request.get("files")}
-    elif source is Source.ZENODO:
-        basis = {"record": request["record"], "files": request.get("files")}
-    else:
-        return None
-    text = json.dumps({"source": source.value, **basis}, sort_keys=True)
-    return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
 def plan(items: Sequence[Item], snapshot: Snapshot, disk: Disk, now: float,
@@ -131,6 +87,7 @@ def _step(item: Item, snapshot: Snapshot, disk: Disk, now: float, policy: Policy
         return Step(item.key, item.label, action, reason, item,
                     None if task is None else task.task_id, held)
 
+    source = source_for(item.source)
     files = snapshot.files.get(item.key, ())
     task = snapshot.tasks.get(item.key)
     if files:
@@ -144,7 +101,7 @@ def _step(item: Item, snapshot: Snapshot, disk: Disk, now: float, policy: Policy
             return step(Action.EXTRACT, "archive downloaded, extracted files missing", task)
         reason = f"{missing[0]} is missing" + (f" (and {len(missing) - 1} more)"
                                                if len(missing) > 1 else "")
-        if item.source is not Source.CLMS:
+        if not source.asynchronous:
             return step(Action.DOWNLOAD, reason)
         if task and task.status == "Finished_ok" and not expired(task, now, policy):
             return step(Action.DOWNLOAD, f"{reason}; task {task.task_id} still has it", task)
@@ -153,14 +110,13 @@ def _step(item: Item, snapshot: Snapshot, disk: Disk, now: float, policy: Policy
         return step(Action.RESUBMIT, f"{reason}; the task's result has expired", task)
     res_key = resolution_key(item)
     if res_key is not None and res_key not in snapshot.resolutions:
-        what = "catalogue entry" if item.source is Source.CLMS else "file listing"
-        return step(Action.RESOLVE, f"{what} not yet known")
-    if item.source is not Source.CLMS:
+        return step(Action.RESOLVE, f"{source.looks_up or 'resolution'} not yet known")
+    if not source.asynchronous:
         return step(Action.DOWNLOAD, "not downloaded yet")
-    return _clms_step(item, task, snapshot, now, policy, step)
+    return _task_step(item, task, snapshot, now, policy, step)
 
 
-def _clms_step(item: Item, task: TaskRecord | None, snapshot: Snapshot, now: float,
+def _task_step(item: Item, task: TaskRecord | None, snapshot: Snapshot, now: float,
                policy: Policy, step: Callable[..., Step]) -> Step:
     if task is None:
         return step(Action.SUBMIT, "no request made yet")
@@ -205,14 +161,4 @@ def _archive_left(files: Iterable[FileRecord], disk: Disk) -> bool:
 
 
 def _count(files: Sequence[FileRecord]) -> str:
-    total = sum(f.size for f in files)
-    return f"{len(files)} file{'s' if len(files) != 1 else ''}, {human_size(total)}"
-
-
-def human_size(size: float) -> str:
-    """1536 -> '1.5 KiB'."""
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if size < 1024 or unit == "TiB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} TiB"
+    return file_count(len(files), sum(f.size for f in files))

@@ -5,32 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from fetcher.reconcile.plan import human_size
+from fetcher.journal import Journal, Outcome
+from fetcher.reconcile.plan import Plan
+from fetcher.text import human_size
+from fetcher.types import Action, Snapshot
 
 OK_OUTCOMES = frozenset({"downloaded", "up-to-date"})
 
-
-@dataclass
-class Outcome:
-    """What became of one item in this run."""
-
-    key: str
-    item: str
-    outcome: str  # downloaded, up-to-date, waiting, submitted, failed, incomplete, orphan
-    message: str = ""
-    task_id: str | None = None
-    server_status: str | None = None
-    files: int = 0
-    bytes: int = 0
-    notes: list[str] = field(default_factory=list)
-    input_error: bool = False
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain data for ``--json``."""
-        return {"key": self.key, "item": self.item, "outcome": self.outcome,
-                "message": self.message, "task_id": self.task_id,
-                "server_status": self.server_status, "files": self.files,
-                "bytes": self.bytes, "notes": self.notes}
+__all__ = ["OK_OUTCOMES", "Outcome", "Report", "build_report"]
 
 
 @dataclass
@@ -75,3 +57,42 @@ class Report:
         return {"items": [o.to_json() for o in self.outcomes], "counts": self.count(),
                 "requests": self.requests, "bytes": self.bytes_moved,
                 "seconds": round(self.seconds, 3), "exit_code": self.exit_code}
+
+
+def build_report(journal: Journal, final: Plan, snapshot: Snapshot, *, seconds: float,
+                 http_requests: int, waited_out: bool) -> Report:
+    """The report of a run whose last plan was ``final``, from what its journal holds.
+
+    Every way out of the engine's loop leaves right after planning: that plan is final.
+    """
+    outcomes = journal.outcomes
+    downloaded_now = {k for k, o in outcomes.items() if o.bytes}
+    for step in final.steps:
+        outcome = outcomes.get(step.key)
+        if outcome is None:
+            outcomes[step.key] = Outcome(step.key, step.label, "orphan", step.reason)
+            continue
+        task = snapshot.tasks.get(step.key)
+        if task is not None and task.task_id:
+            outcome.task_id = task.task_id
+            outcome.server_status = task.status
+        outcome.files = len(snapshot.files.get(step.key, ()))
+        if step.key in journal.failed:
+            continue
+        if step.action is Action.UP_TO_DATE:
+            outcome.outcome = "downloaded" if step.key in downloaded_now else "up-to-date"
+            outcome.message = step.reason
+        elif step.action is Action.WAIT:
+            outcome.outcome = "waiting"
+            outcome.message = step.reason
+        elif step.held:
+            outcome.outcome = "failed"
+            outcome.message = f"{step.reason}; {step.held}"
+        else:
+            outcome.outcome = "incomplete"
+            outcome.message = f"next: {step.action.value} ({step.reason})"
+    requests = dict(journal.counts)
+    requests["http"] = http_requests
+    return Report(outcomes=list(outcomes.values()), requests=requests,
+                  bytes_moved=sum(o.bytes for o in outcomes.values()),
+                  seconds=seconds, waited_out=waited_out)

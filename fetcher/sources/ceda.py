@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import fnmatch
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urljoin
 
-from fetcher.download import kind_for_name
 from fetcher.errors import RemoteError
-from fetcher.net import Http
-from fetcher.types import RemoteFile
+from fetcher.sources.base import Source
+from fetcher.sources.listing import ListedSource
+from fetcher.transfer.http import Http
+from fetcher.transfer.magic import kind_for_name
+from fetcher.types import Item, RemoteFile, SourceKind
+
+if TYPE_CHECKING:
+    from fetcher.context import StepContext
 
 _LIST_KEYS = ("items", "files", "entries", "contents", "children")
 _DIR_TYPES = {"dir", "directory", "folder", "collection"}
@@ -99,3 +104,21 @@ def _link(entry: Mapping[str, Any], folder: str, name: str) -> str:
     link = next((c for c in candidates if isinstance(c, str) and c), None)
     # Relative links are resolved against the folder itself.
     return urljoin(folder + "/", link) if link else f"{folder}/{quote(name)}"
+
+
+class CedaSource(ListedSource):
+    """Files of a CEDA archive folder, matched by name or glob against its listing."""
+
+    kind = SourceKind.CEDA
+
+    def resolution_basis(self, request: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The folder and the selection: the listing kept is the selection's."""
+        return {"path": request["path"], "files": request.get("files")}
+
+    def listing(self, ctx: StepContext, item: Item) -> list[RemoteFile]:
+        """The folder's listing, narrowed to the item's files."""
+        return list_files(ctx.http, ctx.settings.ceda_url, item.request["path"],
+                          item.request["files"])
+
+
+SOURCE: Source = CedaSource()

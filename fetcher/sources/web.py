@@ -7,14 +7,18 @@ remote file has changed since it was fetched.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from pathlib import PurePosixPath
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from fetcher.download import kind_for_name
 from fetcher.errors import RemoteError
-from fetcher.net import Http, check_url, describe
-from fetcher.types import LocalFile, RemoteFile
+from fetcher.sources.base import Source
+from fetcher.transfer.http import Http, describe
+from fetcher.transfer.magic import kind_for_name
+from fetcher.transfer.urls import check_url
+from fetcher.types import Item, LocalFile, RemoteFile, SourceKind, TaskRecord
 
 
 def remote_file(url: str, sha256: str | None) -> RemoteFile:
@@ -73,3 +77,19 @@ def drifted(local: LocalFile, now: RemoteState) -> bool:
     if local.last_modified and now.last_modified:
         return local.last_modified != now.last_modified
     return now.size is not None and now.size != local.size
+
+
+class HttpSource(Source):
+    """One file at a URL, named by the URL's last segment or the spec's ``filename``."""
+
+    kind = SourceKind.HTTP
+
+    def remote_files(self, item: Item, resolution: Mapping[str, Any] | None,
+                     task: TaskRecord | None) -> list[RemoteFile]:
+        """The URL's file, under the name it lands as."""
+        remote = remote_file(item.request["url"], item.request.get("sha256"))
+        name = item.options.get("filename")
+        return [replace(remote, name=name) if name else remote]
+
+
+SOURCE: Source = HttpSource()

@@ -13,13 +13,18 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
-from fetcher.download import kind_for_name
 from fetcher.errors import RemoteError
-from fetcher.net import Http
-from fetcher.types import RemoteFile
+from fetcher.sources.base import Source
+from fetcher.sources.listing import ListedSource
+from fetcher.transfer.http import Http
+from fetcher.transfer.magic import kind_for_name
+from fetcher.types import Item, RemoteFile, SourceKind
+
+if TYPE_CHECKING:
+    from fetcher.context import StepContext
 
 _records: weakref.WeakKeyDictionary[Http, dict[str, Any]] = weakref.WeakKeyDictionary()
 _lock = threading.Lock()
@@ -123,3 +128,21 @@ def _normalise(link: str) -> str:
     if path.startswith("/record/"):
         path = "/records/" + path[len("/record/"):]
     return urlunsplit((parts.scheme, parts.netloc, path, parts.query, parts.fragment))
+
+
+class ZenodoSource(ListedSource):
+    """Files of a Zenodo record, all of them or the named ones."""
+
+    kind = SourceKind.ZENODO
+
+    def resolution_basis(self, request: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The record and the selection: the listing kept is the selection's."""
+        return {"record": request["record"], "files": request.get("files")}
+
+    def listing(self, ctx: StepContext, item: Item) -> list[RemoteFile]:
+        """The record's files, narrowed to the item's selection."""
+        return list_files(ctx.http, ctx.settings.zenodo_url, item.request["record"],
+                          item.request.get("files"))
+
+
+SOURCE: Source = ZenodoSource()

@@ -12,9 +12,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from fetcher.auth import ServiceKey, load_service_key
-from fetcher.net import Http
-from fetcher.sources.clms import ClmsClient
+from fetcher.sources.clms.auth import ServiceKey, load_service_key
+from fetcher.sources.clms.client import ClmsClient
+from fetcher.transfer.http import Http
 
 KeyWriter = Callable[..., Path]
 

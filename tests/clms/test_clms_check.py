@@ -9,12 +9,12 @@ from typing import Any
 
 import pytest
 
-from fetcher.auth import load_service_key
 from fetcher.emulator import Emulator, EmulatorConfig
 from fetcher.emulator.catalogue import CORINE_UID, LC100_UID, WATER_BODIES_UID
 from fetcher.errors import ApiError
-from fetcher.net import Http
-from fetcher.sources.clms import ClmsClient, RequestRejected
+from fetcher.sources.clms.auth import load_service_key
+from fetcher.sources.clms.client import ClmsClient, RequestRejected
+from fetcher.transfer.http import Http
 
 from .conftest import clms_request
 

@@ -10,8 +10,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from fetcher.auth import ServiceKey, load_service_key, mint_grant
 from fetcher.errors import AuthError
+from fetcher.sources.clms.auth import ServiceKey, load_service_key, mint_grant
 
 from .conftest import KeyWriter
 

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from fetcher import clms_rules
-from fetcher.sources.clms_catalogue import Resolution, ResolveError, resolution_for
-from fetcher.sources.clms_check import RequestRejected, check, post_item
+from fetcher.sources.clms import rules as clms_rules
+from fetcher.sources.clms.catalogue import Resolution, ResolveError, resolution_for
+from fetcher.sources.clms.check import RequestRejected, check, post_item
 
 LANDCOVER = Resolution(
     uid="a8d945f0edd143a0a5240c28bafa23da",

@@ -13,8 +13,8 @@ from fetcher.emulator.catalogue import (
     LC100_INFO_ID,
     LC100_UID,
 )
-from fetcher.net import Http
-from fetcher.sources.clms import ClmsClient, ResolveError
+from fetcher.sources.clms.client import ClmsClient, ResolveError
+from fetcher.transfer.http import Http
 
 from .conftest import clms_request
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from fetcher.sources.clms_tasks import is_expired, parse_task
+from fetcher.sources.clms.tasks import is_expired, parse_task
 
 FINISHED = {
     "Datasets": [{"DatasetID": "a8d945f0edd143a0a5240c28bafa23da", "NUTSID": "ITC11"}],

@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from fetcher.auth import load_service_key
 from fetcher.emulator import Emulator, EmulatorConfig
 from fetcher.emulator.catalogue import CORINE_FILE, CORINE_UID, LC100_UID
 from fetcher.errors import ApiError, RemoteError
-from fetcher.net import Http
-from fetcher.sources.clms import ClmsClient, DuplicateRequest, Resolution
+from fetcher.sources.clms.auth import load_service_key
+from fetcher.sources.clms.client import ClmsClient, DuplicateRequest, Resolution
+from fetcher.transfer.http import Http
 
 from .conftest import KeyWriter, clms_request
 

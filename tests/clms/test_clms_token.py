@@ -6,10 +6,10 @@ from typing import Any
 
 import pytest
 
-from fetcher.auth import ServiceKey, TokenCache, load_service_key, mint_grant
 from fetcher.errors import AuthError
-from fetcher.net import Http
-from fetcher.sources.clms import ClmsClient
+from fetcher.sources.clms.auth import ServiceKey, TokenCache, load_service_key, mint_grant
+from fetcher.sources.clms.client import ClmsClient
+from fetcher.transfer.http import Http
 
 from .conftest import KeyWriter
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from fetcher.net import Http, RetryPolicy
+from fetcher.transfer.http import Http, RetryPolicy
 
 
 class FakeClock:

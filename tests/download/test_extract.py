@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from fetcher.errors import ArchiveError
-from fetcher.store import extract
+from fetcher.transfer.archives import extract
 
 
 def make_zip(path: Path, members: dict[str, bytes], *, mode: int | None = None,

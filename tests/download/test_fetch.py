@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from fetcher.download import fetch
 from fetcher.errors import IntegrityError, RemoteError
-from fetcher.net import Http
-from fetcher.store import part_path, sidecar_path
+from fetcher.transfer.download import fetch
+from fetcher.transfer.files import part_path, sidecar_path
+from fetcher.transfer.http import Http
 from fetcher.types import RemoteFile
 
 from .conftest import FakeClock, FilesHost
@@ -227,8 +227,8 @@ def test_extra_statuses_are_retried_until_the_window_closes(
     late = RemoteFile(name="a.zip", url=f"{files.url}/not-yet/a.zip")
 
     with pytest.raises(RemoteError, match="still HTTP 404"):
-        fetch(http, late, tmp_path / "a.zip", extra_retry_statuses=[403, 404],
-              retry_window=120.0)
+        fetch(http, late, tmp_path / "a.zip", not_ready=[403, 404],
+              not_ready_until=clock.time() + 120.0)
 
     assert (True, True) == (sum(clock.sleeps) >= 120.0, len(files.requests) > 2)
 

@@ -7,9 +7,10 @@ import random
 
 import pytest
 
-from fetcher.net import ContentRange, RetryPolicy, parse_content_range, retry_after
 from fetcher.sources.web import RemoteState, drifted, remote_file
-from fetcher.store import kind_for_name, magic_problem
+from fetcher.transfer.http import ContentRange, RetryPolicy, parse_content_range
+from fetcher.transfer.magic import kind_for_name, magic_problem
+from fetcher.transfer.retry import retry_after
 from fetcher.types import LocalFile, RemoteFile
 
 NOW = 1_700_000_000.0

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 import requests
 
-from fetcher.download import fetch
 from fetcher.errors import RemoteError
-from fetcher.net import Http
 from fetcher.sources import ceda, web, zenodo
-from fetcher.store import extract
+from fetcher.transfer.archives import extract
+from fetcher.transfer.download import fetch
+from fetcher.transfer.http import Http
 
 from .conftest import FakeClock, Host
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from fetcher.store import Hasher, finalize, hash_file, part_path, remove_partials, sha256_file
+from fetcher.transfer.files import (
+    Hasher,
+    finalize,
+    hash_file,
+    part_path,
+    remove_partials,
+    sha256_file,
+)
 
 
 def test_hash_file_gives_size_sha256_and_md5(tmp_path: Path) -> None:

@@ -29,9 +29,10 @@ import pytest
 from fetcher.config import Settings
 from fetcher.emulator import Emulator, EmulatorConfig
 from fetcher.ledger import Ledger
-from fetcher.net import Http
-from fetcher.reconcile.apply import SyncOptions, sync
+from fetcher.ops.sync import sync
+from fetcher.reconcile.apply import SyncOptions
 from fetcher.reconcile.report import Report
+from fetcher.transfer.http import Http
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -160,7 +161,7 @@ class Workspace:
     @contextmanager
     def ledger(self) -> Iterator[Ledger]:
         """The workspace's ledger, opened as fetcher opens it for this data folder."""
-        from fetcher.ops import open_ledger
+        from fetcher.ops.common import open_ledger
 
         with open_ledger(self.settings) as ledger:
             yield ledger

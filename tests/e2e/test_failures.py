@@ -146,7 +146,8 @@ def test_after_fme_recovers_a_later_sync_requests_the_item_again(
 
 def test_an_adopted_task_that_fails_is_not_requested_again_in_the_same_sync(
         failing: Workspace) -> None:
-    from fetcher.reconcile.apply import SyncOptions, sync
+    from fetcher.ops.sync import sync
+    from fetcher.reconcile.apply import SyncOptions
     from tests.e2e.test_recovery import RacingHttp
 
     http = RacingHttp(sleep=failing.emu.clock.advance, now=failing.emu.clock.now)

@@ -9,8 +9,9 @@ from typing import Any
 import requests
 
 from fetcher.emulator import Emulator
-from fetcher.net import Http
-from fetcher.reconcile.apply import SyncOptions, sync
+from fetcher.ops.sync import sync
+from fetcher.reconcile.apply import SyncOptions
+from fetcher.transfer.http import Http
 from tests.e2e.conftest import (
     LC100_UID,
     Workspace,

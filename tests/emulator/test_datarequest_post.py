@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from conftest import CORINE, CORINE_FILE, LC100, Client, lc100
 
-from fetcher import clms_rules as rules
 from fetcher.emulator.catalogue import WATER_BODIES_UID, uid
+from fetcher.sources.clms import rules
 
 M = rules.MESSAGES
 SSM = uid("/en/products/soil-moisture/daily-surface-soil-moisture-v1.0")

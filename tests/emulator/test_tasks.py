@@ -9,8 +9,8 @@ from typing import Any
 import requests
 from conftest import CORINE, CORINE_FILE, LC100, Client, lc100, token_for
 
-from fetcher import clms_rules as rules
 from fetcher.emulator import Emulator, EmulatorConfig, Outcome
+from fetcher.sources.clms import rules
 
 M = rules.MESSAGES
 

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from fetcher import clms_rules
 from fetcher.config import Settings
 from fetcher.emulator import Emulator, EmulatorConfig
 from fetcher.ledger import Ledger
-from fetcher.ops import status
+from fetcher.ops.status import status
+from fetcher.sources.clms import rules as clms_rules
 
 LC100 = "a8d945f0edd143a0a5240c28bafa23da"
 CODES = sorted(c for c in clms_rules.COUNTRIES if c.isalpha())[:50]

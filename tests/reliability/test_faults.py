@@ -15,9 +15,10 @@ import pytest
 from fetcher.config import Settings
 from fetcher.emulator import Emulator, FaultRates
 from fetcher.errors import FetcherError
-from fetcher.net import Http
-from fetcher.reconcile.apply import SyncOptions, sync
+from fetcher.ops.sync import sync
+from fetcher.reconcile.apply import SyncOptions
 from fetcher.reconcile.report import Report
+from fetcher.transfer.http import Http
 from tests.reliability import checker
 from tests.reliability.conftest import (
     CLMS_ITEMS,

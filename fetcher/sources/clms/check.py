@@ -17,9 +17,9 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timezone
 from typing import Any
 
-from fetcher import clms_rules
 from fetcher.errors import ApiError
-from fetcher.sources.clms_catalogue import Resolution
+from fetcher.sources.clms import rules as clms_rules
+from fetcher.sources.clms.catalogue import Resolution
 
 DAY_MS = 86_400_000
 DEFAULT_CRS = "EPSG:4326"

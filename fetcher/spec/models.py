@@ -8,10 +8,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from fetcher.types import Source
+from fetcher.types import SourceKind
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-SOURCES = tuple(s.value for s in Source)
+SOURCES = tuple(s.value for s in SourceKind)
 
 
 class _Model(BaseModel):

@@ -10,15 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fetcher.config import Settings
 from fetcher.errors import UsageError
-from fetcher.ledger import Ledger
-from fetcher.net import Http
-from fetcher.ops import open_ledger
+from fetcher.ops.common import open_ledger
 from fetcher.reconcile.plan import ALIVE
 from fetcher.spec import load_specs
+from fetcher.transfer.http import Http
 from fetcher.types import TaskRecord
+
+if TYPE_CHECKING:
+    from fetcher.ledger import Ledger
 
 
 @dataclass
@@ -93,8 +96,8 @@ def cancel(names: Sequence[str], settings: Settings | None = None, *,
 
 def _cancel(ledger: Ledger, settings: Settings, http: Http | None, task: TaskRecord,
             log: Callable[[str], None]) -> None:
-    from fetcher.auth import load_service_key
-    from fetcher.sources.clms import ClmsClient
+    from fetcher.sources.clms.auth import load_service_key
+    from fetcher.sources.clms.client import ClmsClient
 
     http = http or Http()
     key = load_service_key(settings.clms_key, warn=log)

@@ -17,16 +17,18 @@ from collections.abc import Callable
 from pathlib import Path
 
 from fetcher.config import Settings
-from fetcher.net import Http
-from fetcher.reconcile.apply import SyncOptions, sync
+from fetcher.ops.sync import sync
+from fetcher.reconcile.apply import SyncOptions
 from fetcher.reconcile.report import Report
+from fetcher.transfer.http import Http
 
-EXAMPLES = Path(__file__).resolve().parent / "examples"
+PACKAGE = Path(__file__).resolve().parent.parent
+EXAMPLES = PACKAGE / "examples"
 
 
 def example_specs() -> Path:
     """The example specs shipped with fetcher (the repo's ``specs/`` in a checkout)."""
-    checkout = Path(__file__).resolve().parent.parent / "specs"
+    checkout = PACKAGE.parent / "specs"
     return checkout if checkout.is_dir() else EXAMPLES
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from fetcher.errors import FetcherError, UsageError
-from fetcher.reconcile.plan import resolution_key
+from fetcher.sources import resolution_key
 from fetcher.types import Item, Snapshot
 
 LOCK_NAME = "fetcher.lock"

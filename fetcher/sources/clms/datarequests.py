@@ -1,4 +1,4 @@
-"""The CLMS request steps: adopt what the server holds, post what is missing, poll.
+"""CLMS data requests: adopt what the server holds, post what is missing, poll.
 
 Every CLMS task is written to the ledger before its POST leaves (an intent) and
 updated as soon as the answer arrives; a run that dies between the two is
@@ -12,134 +12,135 @@ from typing import TYPE_CHECKING, Any
 
 from fetcher import failpoints
 from fetcher.errors import FetcherError, LedgerError
-from fetcher.reconcile.plan import Step
-from fetcher.reconcile.steps import item_of, resolution_of
-from fetcher.types import Action, TaskRecord
+from fetcher.sources.clms.catalogue import Resolution, ResolveError
+from fetcher.sources.clms.check import RequestRejected
+from fetcher.types import Action, Item, Snapshot, Step, TaskRecord
 
 if TYPE_CHECKING:
-    from fetcher.reconcile.apply import Reconciler
-    from fetcher.sources.clms import Resolution, Task
+    from fetcher.context import StepContext
+    from fetcher.sources.clms.client import ClmsClient
+    from fetcher.sources.clms.tasks import Task
 
 
-def submit_all(rec: Reconciler, steps: Sequence[Step]) -> None:
+def submit_all(ctx: StepContext, steps: Sequence[Step]) -> None:
     """Adopt what the server already holds, then post one request per remaining item."""
-    client = rec.services.clms
+    client = clms_client(ctx)
     tasks = client.tasks()
-    rec.services.counts["task_lists"] += 1
-    snapshot = rec.ledger.snapshot()
+    ctx.count("task_lists")
+    snapshot = ctx.ledger.snapshot()
     for step in steps:
-        item = item_of(step)
+        item = step.wanted
         try:
             resolution = resolution_of(snapshot, item)
             entry = client.post_item(item.request, resolution)
             recorded = snapshot.tasks.get(step.key)
             if step.action is Action.ADOPT and recorded is not None:
-                if _adopt(rec, step, recorded.row, dict(recorded.entry) or entry, resolution,
+                if _adopt(ctx, step, recorded.row, dict(recorded.entry) or entry, resolution,
                           tasks):
                     continue
             else:
                 client.check(item.request, resolution)
-                if _adopt(rec, step, None, entry, resolution, tasks):
+                if _adopt(ctx, step, None, entry, resolution, tasks):
                     continue
-            _post(rec, step, entry, resolution)
+            _post(ctx, step, entry, resolution)
         except FetcherError as exc:
-            if _is_input_error(exc):
+            if is_input_error(exc):
                 exc.exit_code = 2
-            rec.fail(step, exc)
+            ctx.fail(step, exc)
 
 
-def _adopt(rec: Reconciler, step: Step, row: int | None, entry: dict[str, Any],
+def _adopt(ctx: StepContext, step: Step, row: int | None, entry: dict[str, Any],
            resolution: Resolution, tasks: dict[str, Task]) -> bool:
     """Take over a live or ready task the server holds for this entry, if there is one."""
-    client = rec.services.clms
+    client = clms_client(ctx)
     found = client.find_task(entry, resolution, tasks)
     usable = found is not None and (found.alive or (found.finished_ok
                                                     and not client.is_expired(found)))
     if found is None or not usable:
         if row is not None:
-            rec.ledger.update_task(row, status="lost",
+            ctx.ledger.update_task(row, status="lost",
                                    message="the request never reached the server")
-            rec.note(step.key, "no task found for the interrupted request; posting it again")
+            ctx.note(step.key, "no task found for the interrupted request; posting it again")
         return False
-    known = {t.task_id for t in rec.ledger.snapshot().tasks.values() if t.task_id}
+    known = {t.task_id for t in ctx.ledger.snapshot().tasks.values() if t.task_id}
     if found.task_id in known and (row is None or found.task_id != step.task_id):
         return False  # another item of ours already owns that task
     if row is None:
-        row = rec.ledger.add_intent(step.key, entry)
+        row = ctx.ledger.add_intent(step.key, entry)
     try:
-        rec.ledger.update_task(row, task_id=found.task_id, **task_fields(found))
+        ctx.ledger.update_task(row, task_id=found.task_id, **task_fields(found))
     except LedgerError:
         return False
-    rec.services.counts["adopted"] += 1
-    rec.seen.add(step.key)
-    rec.note(step.key, f"adopted task {found.task_id} ({found.status})")
+    ctx.count("adopted")
+    ctx.journal.seen.add(step.key)
+    ctx.note(step.key, f"adopted task {found.task_id} ({found.status})")
     return True
 
 
-def _post(rec: Reconciler, step: Step, entry: dict[str, Any], resolution: Resolution) -> None:
-    from fetcher.sources.clms import DuplicateRequest, SubmitFailed
+def _post(ctx: StepContext, step: Step, entry: dict[str, Any], resolution: Resolution) -> None:
+    from fetcher.sources.clms.client import DuplicateRequest, SubmitFailed
 
-    client = rec.services.clms
-    row = rec.ledger.add_intent(step.key, entry)  # committed before the POST leaves
+    client = clms_client(ctx)
+    row = ctx.ledger.add_intent(step.key, entry)  # committed before the POST leaves
     failpoints.hit("after-intent")
     try:
-        rec.services.counts["posts"] += 1
+        ctx.count("posts")
         task_id = client.submit(entry)
     except DuplicateRequest:
         tasks = client.tasks()
-        rec.services.counts["task_lists"] += 1
-        if not _adopt(rec, step, row, entry, resolution, tasks):
+        ctx.count("task_lists")
+        if not _adopt(ctx, step, row, entry, resolution, tasks):
             raise
-        rec.submitted.add(step.key)  # this run's request, as far as retries go
+        ctx.journal.submitted.add(step.key)  # this run's request, as far as retries go
         return
     except SubmitFailed as exc:
         if exc.task_id is None:
             raise
-        rec.ledger.update_task(row, task_id=exc.task_id, status="Cancelled", message=exc.message)
-        rec.ledger.bump_attempts(step.key)
+        ctx.ledger.update_task(row, task_id=exc.task_id, status="Cancelled", message=exc.message)
+        ctx.ledger.bump_attempts(step.key)
         client.cancel(exc.task_id)
         raise
     except FetcherError as exc:
         status = getattr(exc, "status", None)
         if status == 400:
-            rec.ledger.update_task(row, status="refused", message=exc.message)
+            ctx.ledger.update_task(row, status="refused", message=exc.message)
         elif status == 500:
-            _cancel_orphan(rec, step, row, entry, resolution)
+            _cancel_orphan(ctx, step, row, entry, resolution)
         raise
     failpoints.hit("after-post")
-    rec.submitted.add(step.key)
-    rec.seen.add(step.key)
-    rec.ledger.update_task(row, task_id=task_id, status="Queued")
-    rec.note(step.key, f"submitted task {task_id}")
+    ctx.journal.submitted.add(step.key)
+    ctx.journal.seen.add(step.key)
+    ctx.ledger.update_task(row, task_id=task_id, status="Queued")
+    ctx.note(step.key, f"submitted task {task_id}")
 
 
-def _cancel_orphan(rec: Reconciler, step: Step, row: int, entry: dict[str, Any],
+def _cancel_orphan(ctx: StepContext, step: Step, row: int, entry: dict[str, Any],
                    resolution: Resolution) -> None:
     """After "all requests failed" the server keeps a Queued task FME never got: cancel it.
 
     Left alone it would never progress, and would block (and be adopted by) the
     next identical request.
     """
-    client = rec.services.clms
+    client = clms_client(ctx)
     tasks = client.tasks()
-    rec.services.counts["task_lists"] += 1
+    ctx.count("task_lists")
     found = client.find_task(entry, resolution, tasks)
     if found is None or not found.alive or found.fme_task_id is not None:
         return
     client.cancel(found.task_id)
-    rec.ledger.update_task(row, task_id=found.task_id, status="Cancelled",
+    ctx.ledger.update_task(row, task_id=found.task_id, status="Cancelled",
                            message="the server could not hand the request to FME; "
                                    "fetcher cancelled the orphan task")
-    rec.ledger.bump_attempts(step.key)
-    rec.note(step.key, f"cancelled orphan task {found.task_id} (FME refused it)")
+    ctx.ledger.bump_attempts(step.key)
+    ctx.note(step.key, f"cancelled orphan task {found.task_id} (FME refused it)")
 
 
-def poll(rec: Reconciler, steps: Sequence[Step]) -> None:
+def poll(ctx: StepContext, steps: Sequence[Step]) -> None:
     """One task listing for every waiting item; every change recorded in one transaction."""
-    client = rec.services.clms
+    client = clms_client(ctx)
     tasks = client.tasks()
-    rec.services.counts["task_lists"] += 1
-    snapshot = rec.ledger.snapshot()
+    ctx.count("task_lists")
+    snapshot = ctx.ledger.snapshot()
     changes: list[tuple[int, dict[str, Any]]] = []
     failed: list[tuple[str, Task]] = []
     for step in steps:
@@ -150,7 +151,7 @@ def poll(rec: Reconciler, steps: Sequence[Step]) -> None:
         if found is None:
             changes.append((recorded.row, {"status": "lost",
                                            "message": "the server no longer lists this task"}))
-            rec.note(step.key, f"task {recorded.task_id} vanished from the server; "
+            ctx.note(step.key, f"task {recorded.task_id} vanished from the server; "
                                "requesting again")
             continue
         fields = task_fields(found)
@@ -158,15 +159,15 @@ def poll(rec: Reconciler, steps: Sequence[Step]) -> None:
             continue
         changes.append((recorded.row, fields))
         if found.status != recorded.status:
-            rec.note(step.key, f"task {found.task_id}: {found.status}"
+            ctx.note(step.key, f"task {found.task_id}: {found.status}"
                                + (f" ({found.message})" if found.message else ""))
             if found.status in ("Finished_nok", "Rejected", "Cancelled"):
                 failed.append((step.key, found))
-    rec.ledger.update_tasks(changes)
+    ctx.ledger.update_tasks(changes)
     for key, found in failed:
-        rec.ledger.bump_attempts(key)
-        if key in rec.submitted:
-            rec.settle(key, f"task {found.task_id} {found.status}"
+        ctx.ledger.bump_attempts(key)
+        if key in ctx.journal.submitted:
+            ctx.journal.settle(key, f"task {found.task_id} {found.status}"
                             + (f": {found.message}" if found.message else ""))
 
 
@@ -185,7 +186,29 @@ def _changed(recorded: TaskRecord, fields: dict[str, Any]) -> bool:
     return current != fields
 
 
-def _is_input_error(exc: FetcherError) -> bool:
-    from fetcher.sources.clms import RequestRejected, ResolveError
-
+def is_input_error(exc: FetcherError) -> bool:
+    """A refusal that means the spec asks for what the catalogue or the server cannot give."""
     return isinstance(exc, RequestRejected | ResolveError)
+
+
+def clms_client(ctx: StepContext) -> ClmsClient:
+    """The run's CLMS client, with the service key loaded on first use."""
+    def make() -> ClmsClient:
+        from fetcher.sources.clms.auth import load_service_key
+        from fetcher.sources.clms.client import ClmsClient
+
+        key = load_service_key(ctx.settings.clms_key, warn=ctx.journal.log)
+        return ClmsClient(ctx.http, ctx.settings.clms_url, key, now=ctx.http.now,
+                          warn=ctx.journal.log)
+
+    return ctx.service("clms", make)
+
+
+def resolution_of(snapshot: Snapshot, item: Item) -> Resolution:
+    """The item's catalogue resolution, as the ledger holds it."""
+    from fetcher.sources import resolution_key
+
+    payload = snapshot.resolutions.get(resolution_key(item) or "")
+    if payload is None:
+        raise FetcherError(f"{item.label}: no catalogue resolution recorded")
+    return Resolution.from_json(payload)

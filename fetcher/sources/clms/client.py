@@ -1,7 +1,7 @@
 """The CLMS download API client: resolve, check, submit one item, list, cancel, download.
 
 ``ClmsClient`` is the only part that talks to the network, always through
-``fetcher.net.Http``. The decisions live in pure modules beside it:
+``fetcher.transfer.http.Http``. The decisions live in pure modules beside it:
 
 - ``clms_catalogue``: which dataset and download item a spec names (``Resolution``);
 - ``clms_check``: the ``Datasets[]`` entry to POST and the server's rules for it;
@@ -20,20 +20,23 @@ handed to FME), ``ApiError``/``RemoteError`` for the rest.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import requests
-
-from fetcher import clms_rules
-from fetcher.auth import BearerAuth, ServiceKey, TokenCache
 from fetcher.errors import ApiError, AuthError, RemoteError
-from fetcher.net import Http, describe, json_body
-from fetcher.sources import clms_catalogue, clms_check, clms_tasks
-from fetcher.sources.clms_catalogue import Params, Resolution, ResolveError
-from fetcher.sources.clms_check import RequestRejected
-from fetcher.sources.clms_tasks import Task
+from fetcher.sources.clms import catalogue as clms_catalogue
+from fetcher.sources.clms import check as clms_check
+from fetcher.sources.clms import rules as clms_rules
+from fetcher.sources.clms import tasks as clms_tasks
+from fetcher.sources.clms.auth import ServiceKey, TokenCache
+from fetcher.sources.clms.catalogue import Params, Resolution, ResolveError
+from fetcher.sources.clms.check import RequestRejected
+from fetcher.sources.clms.tasks import Task
+from fetcher.transfer.http import Http, describe, json_body
 from fetcher.types import RemoteFile
+
+if TYPE_CHECKING:
+    from fetcher.transfer.http import Response
 
 __all__ = [
     "ClmsClient", "DuplicateRequest", "RequestRejected", "Resolution", "ResolveError",
@@ -241,22 +244,26 @@ class ClmsClient:
         return f"{self.base_url}/{path.lstrip('/')}"
 
     def _authed(self, method: str, path: str, *, idempotent: bool | None = None,
-                **kwargs: Any) -> requests.Response:
+                **kwargs: Any) -> Response:
         """Send with a bearer token; on a 401, mint a fresh token and send once more."""
-        if self.tokens is None:
+        tokens = self.tokens
+        if tokens is None:
             raise AuthError("no CLMS service key: this call needs one",
                             hint="set FETCHER_CLMS_KEY to your service key JSON file")
+
+        def bearer() -> str:
+            return tokens.token(self.http)
+
         for attempt in (1, 2):
-            self.tokens.token(self.http)  # exchange here, not inside requests' auth hook
+            bearer()  # exchange here, not in the middle of the request
             response = self.http.request(method, self._url(path), idempotent=idempotent,
-                                         headers=JSON_HEADERS,
-                                         auth=BearerAuth(self.tokens, self.http), **kwargs)
+                                         headers=JSON_HEADERS, bearer=bearer, **kwargs)
             if response.status_code != 401:
                 return response
             # A 401 means the request was not processed, so even a POST is safe to resend.
             text = describe(response)
             response.close()
-            self.tokens.invalidate()
+            tokens.invalidate()
             if attempt == 2:
                 raise AuthError(
                     f"the CLMS API refused a freshly issued token for {path} ({text})",
@@ -283,7 +290,7 @@ def _task_id_from(body: Any, url: str) -> str:
     return str(ids[0])
 
 
-def _server_message(response: requests.Response) -> str:
+def _server_message(response: Response) -> str:
     """The ``msg`` (or ``message``) of an error body, else a short description."""
     try:
         body = json_body(response, expect=(response.status_code,))

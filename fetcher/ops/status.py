@@ -1,61 +1,23 @@
-"""The library's operations, as functions returning plain data.
-
-The CLI is a thin layer over these; a Snakemake rule or a notebook can call them
-directly (``import fetcher; fetcher.plan_specs(["specs"])``).
+"""What the specs want against what the ledger and the disk hold: plan, status,
+verify, lock and files, with no network.
 """
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fetcher.config import Settings
-from fetcher.errors import SpecProblem
-from fetcher.reconcile.plan import Disk, Plan, Policy, plan
+from fetcher.errors import FetcherError, SpecProblem
+from fetcher.ops.common import read_snapshot
+from fetcher.reconcile.plan import Plan, Policy, plan
+from fetcher.sources import resolution_key, source_for
 from fetcher.spec import Specs, load_specs
-from fetcher.types import FileRecord, Snapshot, Source
-
-if TYPE_CHECKING:  # SQLAlchemy loads only when a ledger is really opened
-    from fetcher.ledger import Ledger
-
-
-def open_ledger(settings: Settings, *, now: Callable[[], float] = time.time) -> Ledger:
-    """Open (creating or upgrading) the ledger the settings name, for their data folder."""
-    from fetcher.ledger import Ledger
-
-    ledger = Ledger.open(settings.db, now=now)
-    ledger.site = settings.site(ledger.shared)
-    return ledger
-
-
-def read_snapshot(settings: Settings) -> Snapshot:
-    """The ledger's records, without creating a ledger that does not exist yet."""
-    redirected = os.environ.get("FETCHER_TEST_PG_REDIRECT")
-    if "://" not in settings.db and not redirected and not Path(settings.db).expanduser().exists():
-        return Snapshot()  # no ledger yet: nothing to read, and no database library to load
-    from fetcher.ledger.db import database_url
-
-    url = database_url(settings.db)
-    if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
-        return Snapshot()
-    with open_ledger(settings) as ledger:
-        return ledger.snapshot()
-
-
-def stat_files(data_dir: Path, files: Iterable[FileRecord]) -> Disk:
-    """The recorded files that exist, with their size and mtime."""
-    disk: dict[str, tuple[int, int]] = {}
-    for record in files:
-        try:
-            st = os.stat(data_dir / record.path)
-        except OSError:
-            continue
-        disk[record.path] = (st.st_size, st.st_mtime_ns)
-    return disk
+from fetcher.transfer.files import hash_file, stat_files
+from fetcher.types import FileRecord, Snapshot
 
 
 def plan_specs(paths: Sequence[str | Path] = ("specs",), settings: Settings | None = None,
@@ -70,35 +32,35 @@ def plan_specs(paths: Sequence[str | Path] = ("specs",), settings: Settings | No
     settings = settings or Settings.from_env()
     specs = load_specs(list(paths))
     snapshot = read_snapshot(settings) if snapshot is None else snapshot
-    recorded = (f for files in snapshot.files.values() for f in files)
-    disk = stat_files(settings.data_dir, recorded)
+    disk = stat_files(settings.data_dir,
+                      (f.path for files in snapshot.files.values() for f in files))
     return specs, plan(specs.items, snapshot, disk, time.time() if now is None else now, policy)
 
 
 def server_rule_problems(specs: Specs, snapshot: Snapshot) -> list[SpecProblem]:
-    """CLMS requests the server would refuse, judged from catalogue entries already known.
+    """Requests the servers would refuse, judged from resolutions already known.
 
-    The rules are the server's own (layer, format conversion, CRS, area, time series,
-    full-dataset); an item whose catalogue entry is not in the ledger yet is checked
-    when ``sync`` resolves it.
+    The rules are each source's own (for CLMS: layer, format conversion, CRS, area,
+    time series, full-dataset); an item whose resolution is not in the ledger yet is
+    checked when ``sync`` resolves it.
     """
-    from fetcher.reconcile.plan import resolution_key
-    from fetcher.sources.clms_catalogue import Resolution
-    from fetcher.sources.clms_check import RequestRejected, check
-
     problems = []
     for item in specs.items:
         key = resolution_key(item)
-        payload = snapshot.resolutions.get(key) if key and item.source is Source.CLMS else None
+        payload = snapshot.resolutions.get(key) if key else None
         if payload is None:
             continue
+        source = source_for(item.source)
         try:
-            check(item.request, Resolution.from_json(payload))
-        except RequestRejected as exc:
+            source.check(item, payload)
+        except FetcherError as exc:
+            if not source.is_input_error(exc):
+                raise
             path, _, line = item.origin.rpartition(":")
+            server = getattr(exc, "server_message", "") or exc.message
             problems.append(SpecProblem(path, int(line or 1), 1,
-                                        f"{item.label}: the CLMS server would refuse this "
-                                        f"request: {exc.server_message or exc.message}"))
+                                        f"{item.label}: the {item.source.value.upper()} server "
+                                        f"would refuse this request: {server}"))
     return problems
 
 
@@ -162,7 +124,7 @@ def status(paths: Sequence[str | Path] = ("specs",), settings: Settings | None =
         rehash: Re-hash every recorded file instead of trusting size and mtime.
         now: The time, for ages and expiry.
     """
-    from fetcher import lockfile
+    from fetcher.spec import lockfile
 
     settings = settings or Settings.from_env()
     now = time.time() if now is None else now
@@ -198,13 +160,11 @@ def status(paths: Sequence[str | Path] = ("specs",), settings: Settings | None =
 
 def verify_records(data_dir: Path, files: Iterable[FileRecord]) -> list[str]:
     """Re-hash recorded files; say which are missing or changed."""
-    from fetcher import store
-
     problems = []
     for record in files:
         path = data_dir / record.path
         try:
-            size, sha256, _ = store.hash_file(path)
+            size, sha256, _ = hash_file(path)
         except FileNotFoundError:
             problems.append(f"{record.path}: missing")
             continue
@@ -238,7 +198,7 @@ def verify(paths: Sequence[str | Path] | None = None,
 def write_lock(paths: Sequence[str | Path] = ("specs",),
                settings: Settings | None = None) -> Path:
     """Write ``fetcher.lock`` beside the specs; return its path."""
-    from fetcher import lockfile
+    from fetcher.spec import lockfile
 
     settings = settings or Settings.from_env()
     specs = load_specs(list(paths))

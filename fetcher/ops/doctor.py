@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from fetcher.config import Settings
 from fetcher.errors import FetcherError
-from fetcher.net import Http
+from fetcher.transfer.http import Http
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def _ledger(settings: Settings) -> str:
 
 
 def _key(settings: Settings) -> str:
-    from fetcher.auth import load_service_key
+    from fetcher.sources.clms.auth import load_service_key
 
     warnings: list[str] = []
     key = load_service_key(settings.clms_key, warn=warnings.append)
@@ -65,7 +65,7 @@ def _key(settings: Settings) -> str:
 
 
 def _token(settings: Settings, http: Http) -> str:
-    from fetcher.auth import TokenCache, load_service_key
+    from fetcher.sources.clms.auth import TokenCache, load_service_key
 
     key = load_service_key(settings.clms_key)
     TokenCache(key, now=http.now).token(http)

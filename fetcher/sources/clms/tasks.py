@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from fetcher import clms_rules
-from fetcher.sources.clms_catalogue import Resolution
+from fetcher.sources.clms import rules as clms_rules
+from fetcher.sources.clms.catalogue import Resolution
 
 ALIVE = frozenset({"QUEUED", "IN_PROGRESS"})
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)

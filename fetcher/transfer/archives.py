@@ -1,19 +1,14 @@
-"""Files on disk: hashes, ``.part`` files, atomic placement and safe extraction.
+"""Safe extraction of the archives every source may bring: zip and tar, nested zips too.
 
-Nothing is visible under its final name until it is whole: downloads land in
-``<target>.part`` and are renamed after an fsync of the file, followed by an
-fsync of the folder so that the rename itself survives a crash.
-
-Archives from every source go through ``extract``, which trusts nothing in them:
-absolute names, ``..`` components, links and device files are refused, the
-total size and compression ratio are capped (nested zips count against the same
-budget), and everything is written into a temporary folder beside the
-destination first, so that a refused archive leaves nothing behind.
+``extract`` trusts nothing in an archive: absolute names, ``..`` components, links
+and device files are refused, the total size and compression ratio are capped
+(nested zips count against the same budget), and everything is written into a
+temporary folder beside the destination first, so that a refused archive leaves
+nothing behind.
 """
 
 from __future__ import annotations
 
-import hashlib
 import lzma
 import os
 import shutil
@@ -22,165 +17,22 @@ import tarfile
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO
 
 from fetcher.errors import ArchiveError
+from fetcher.transfer.files import fsync_dir, read_chunks
 
-CHUNK = 1 << 20
-PART_SUFFIX = ".part"
-SIDECAR_SUFFIX = ".part.json"
 MAX_TOTAL = 64 << 30  # GEBCO's largest zip holds about 8 GB; leave room, stop bombs
 MAX_RATIO = 200.0  # deflate tops out near 1032:1; real rasters stay far below 200:1
 RATIO_FLOOR = 1 << 20  # tiny members compress absurdly well and harm no one
+ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
 
 
-# --- what a file's first bytes must be --------------------------------------------
-
-HEAD_BYTES = 64  # enough to see an HTML page's opening tag
-MAGIC: dict[str, tuple[bytes, ...]] = {
-    "zip": (b"PK\x03\x04", b"PK\x05\x06"),
-    "tiff": (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"),  # classic and BigTIFF
-    "netcdf": (b"CDF\x01", b"CDF\x02", b"\x89HDF"),
-}
-KIND_BY_SUFFIX = {".zip": "zip", ".tif": "tiff", ".tiff": "tiff", ".nc": "netcdf",
-                  ".nc4": "netcdf"}
-
-
-def kind_for_name(name: str) -> str | None:
-    """The magic-byte kind a file name implies (``None`` when it implies none)."""
-    return KIND_BY_SUFFIX.get(Path(name).suffix.lower())
-
-
-def looks_like_html(head: bytes) -> bool:
-    """True when a body starts like an HTML page (what error pages are)."""
-    start = head.lstrip().lower()
-    return start.startswith((b"<!doctype html", b"<html", b"<head", b"<body"))
-
-
-def magic_problem(head: bytes, kind: str | None) -> str | None:
-    """Why ``head`` cannot start a file of ``kind``, or None when it can."""
-    if looks_like_html(head):
-        return "an HTML page"
-    if kind is None or head.startswith(MAGIC.get(kind, (b"",))):
-        return None
-    return f"not a {kind} file (starts with {head[:8]!r})"
-
-
-class Hasher:
-    """sha256 (and optionally md5) and a byte count, fed chunk by chunk."""
-
-    def __init__(self, *, md5: bool = True) -> None:
-        self.size = 0
-        self._sha256 = hashlib.sha256()
-        self._md5 = hashlib.md5(usedforsecurity=False) if md5 else None
-
-    def update(self, chunk: bytes) -> None:
-        """Account for the next chunk of the stream."""
-        self.size += len(chunk)
-        self._sha256.update(chunk)
-        if self._md5 is not None:
-            self._md5.update(chunk)
-
-    @property
-    def sha256(self) -> str:
-        """Hex sha256 of everything fed so far."""
-        return self._sha256.hexdigest()
-
-    @property
-    def md5(self) -> str | None:
-        """Hex md5 of everything fed so far, or None when not computed."""
-        return self._md5.hexdigest() if self._md5 is not None else None
-
-
-def _read_chunks(handle: IO[bytes]) -> Iterator[bytes]:
-    while chunk := handle.read(CHUNK):
-        yield chunk
-
-
-def hash_file(path: Path, hasher: Hasher | None = None) -> tuple[int, str, str | None]:
-    """Hash a file in constant memory.
-
-    Args:
-        path: The file to read.
-        hasher: Feed this hasher instead of a fresh one (to continue from the file).
-
-    Returns:
-        ``(size, sha256, md5)`` of the file's bytes; md5 is None unless the given
-        hasher computes it.
-    """
-    hasher = hasher or Hasher(md5=False)  # md5 costs twice sha256; only sources offer it
-    with open(path, "rb") as handle:
-        for chunk in _read_chunks(handle):
-            hasher.update(chunk)
-    return hasher.size, hasher.sha256, hasher.md5
-
-
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, read in constant memory."""
-    hasher = Hasher(md5=False)
-    hash_file(path, hasher)
-    return hasher.sha256
-
-
-def part_path(target: Path) -> Path:
-    """Where the bytes of ``target`` accumulate until they are verified."""
-    return target.with_name(target.name + PART_SUFFIX)
-
-
-def sidecar_path(target: Path) -> Path:
-    """Where the validators of ``target``'s ``.part`` file are kept across restarts."""
-    return target.with_name(target.name + SIDECAR_SUFFIX)
-
-
-def fsync_dir(folder: Path) -> None:
-    """Make a rename or unlink in ``folder`` durable (a no-op where unsupported)."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some filesystems (and Windows) cannot fsync a folder; the rename still holds
-    finally:
-        os.close(fd)
-
-
-def finalize(part: Path, target: Path) -> None:
-    """fsync ``part``, rename it over ``target`` atomically, then fsync the folder."""
-    with open(part, "rb+") as handle:
-        os.fsync(handle.fileno())
-    os.replace(part, target)
-    fsync_dir(target.parent)
-
-
-def discard(*paths: Path) -> None:
-    """Remove files if present."""
-    for path in paths:
-        path.unlink(missing_ok=True)
-
-
-def remove_partials(folder: Path) -> list[Path]:
-    """Remove every ``.part`` file and sidecar under ``folder``.
-
-    Args:
-        folder: Folder to clean, recursively.
-
-    Returns:
-        The removed paths, sorted.
-    """
-    if not folder.is_dir():
-        return []
-    found = [p for p in folder.rglob("*") if p.is_file() and p.name.endswith(
-        (PART_SUFFIX, SIDECAR_SUFFIX))]
-    discard(*found)
-    return sorted(found)
-
-
-# --- safe extraction -------------------------------------------------------------
+def is_archive(path: Path) -> bool:
+    """Whether a file's name says it is an archive ``extract`` can open."""
+    return path.name.lower().endswith(ARCHIVE_SUFFIXES)
 
 
 @dataclass
@@ -253,7 +105,7 @@ def _copy_capped(source: IO[bytes], path: Path, budget: _Budget, name: str,
     except OSError as exc:
         raise budget.refuse(name, f"it cannot be written ({exc.strerror})") from exc
     with out:
-        for chunk in _read_chunks(source):
+        for chunk in read_chunks(source):
             written += len(chunk)
             if written > declared:
                 raise budget.refuse(name, "more bytes than its header declares")

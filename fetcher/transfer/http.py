@@ -1,10 +1,10 @@
 """The one network seam: every HTTP call fetcher makes goes through ``Http``.
 
 ``Http`` owns the ``requests`` sessions (one per thread), the timeouts, the
-User-Agent, the retry policy (exponential back-off with full jitter on
-connection errors, 5xx and 429, honouring ``Retry-After`` in seconds or as an
-HTTP date), the loopback-only rule for plain ``http://``, and ``--offline``,
-which is enforced here before any socket is opened.
+User-Agent, the retry policy (``retry``: back-off with full jitter on connection
+errors, 5xx and 429, honouring ``Retry-After`` in seconds or as an HTTP date, and
+``X-RateLimit-*`` windows), the loopback-only rule for plain ``http://``, and
+``--offline``, which is enforced here before any socket is opened.
 
 Time is injected (``sleep``, ``now``) so retries run in microseconds in tests.
 Nothing here logs headers or bodies: they may carry tokens.
@@ -12,8 +12,6 @@ Nothing here logs headers or bodies: they may carry tokens.
 
 from __future__ import annotations
 
-import email.utils
-import ipaddress
 import json
 import random
 import threading
@@ -21,131 +19,28 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from fetcher import __version__
-from fetcher.errors import OfflineError, RemoteError, UsageError
+from fetcher.errors import OfflineError, RemoteError
+from fetcher.transfer.retry import (
+    Clock,
+    Retrying,
+    RetryPolicy,
+    Sleep,
+    rate_limit_reset,
+    retry_after,
+)
+from fetcher.transfer.urls import check_url, host_of, origin, plain
 
 if TYPE_CHECKING:  # requests loads on the first call: a sync with nothing to fetch skips it
     import requests
+    from requests import Response
+
+__all__ = ["Http", "Response", "RetryPolicy", "describe", "json_body", "parse_content_range"]
 
 USER_AGENT = f"fetcher/{__version__} (+https://pypi.org/project/fetcher/)"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
-
-Sleep = Callable[[float], None]
-Clock = Callable[[], float]
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """How often and how patiently to retry one call."""
-
-    attempts: int = 6
-    base: float = 0.5
-    cap: float = 60.0
-    max_retry_after: float = 900.0
-    connect_timeout: float = 10.0
-    read_timeout: float = 120.0
-
-    def backoff(self, attempt: int, rng: random.Random) -> float:
-        """Full-jitter delay before retry number ``attempt`` (1-based)."""
-        return rng.uniform(0, min(self.cap, self.base * 2 ** (attempt - 1)))
-
-
-def retry_after(value: str | None, now: float) -> float | None:
-    """Seconds to wait from a ``Retry-After`` header, or None when absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - now)
-
-
-def is_loopback(host: str) -> bool:
-    """True for localhost and the loopback ranges (127.0.0.0/8, ::1)."""
-    if host.lower() == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def check_url(url: str) -> None:
-    """Refuse URLs fetcher must not call: other schemes, and plain http off loopback."""
-    parts = urlsplit(url)
-    if parts.scheme == "https":
-        return
-    if parts.scheme == "http" and is_loopback(parts.hostname or ""):
-        return
-    raise UsageError(
-        f"refusing to call {url}: only https, or plain http to a loopback address, is allowed",
-        hint="use the service's https:// address",
-    )
-
-
-@dataclass(frozen=True)
-class ContentRange:
-    """A parsed ``Content-Range``: ``bytes start-end/total``, or ``bytes */total``."""
-
-    start: int | None
-    end: int | None
-    total: int | None
-
-
-def parse_content_range(value: str | None) -> ContentRange | None:
-    """Parse a ``Content-Range`` header; None when absent or malformed."""
-    if not value:
-        return None
-    unit, _, spec = value.strip().partition(" ")
-    span, _, total_text = spec.partition("/")
-    if unit.lower() != "bytes" or not total_text:
-        return None
-    total = int(total_text) if total_text.isdigit() else None
-    if total_text != "*" and total is None:
-        return None
-    if span == "*":
-        return ContentRange(None, None, total)
-    first, _, last = span.partition("-")
-    if not (first.isdigit() and last.isdigit()) or int(last) < int(first):
-        return None
-    return ContentRange(int(first), int(last), total)
-
-
 MAX_JSON_BYTES = 256 * 1024 * 1024
-
-
-def describe(response: requests.Response) -> str:
-    """A short, secret-free account of an answer for error messages."""
-    head = _peek(response, 4096)
-    text = head.decode("utf-8", "replace")
-    try:
-        body = json.loads(head)
-        if isinstance(body, dict):
-            text = str(body.get("msg") or body.get("message") or body.get("error_description")
-                       or body.get("error") or text)
-    except ValueError:
-        if "<html" in text.lower():
-            text = "(an HTML page)"
-    text = " ".join(text.split())[:160]
-    return f"HTTP {response.status_code} {text}".strip()
-
-
-def _peek(response: requests.Response, size: int) -> bytes:
-    """Up to ``size`` bytes of the body, without reading an endless stream to its end."""
-    import requests
-
-    try:
-        if getattr(response, "_content", False) is False:
-            return next(response.iter_content(size), b"")
-        return bytes(response.content[:size])
-    except (requests.exceptions.RequestException, StopIteration):
-        return b""
 
 
 class Http:
@@ -199,6 +94,10 @@ class Http:
             session.close()
             self._local.session = None
 
+    def retrying(self, *, deadline: float | None = None) -> Retrying:
+        """A fresh retry budget under this client's policy, clock and sleep."""
+        return Retrying(self.policy, self.sleep, self.now, self.rng, deadline)
+
     def request(
         self,
         method: str,
@@ -207,8 +106,9 @@ class Http:
         idempotent: bool | None = None,
         retry_statuses: Iterable[int] = RETRY_STATUSES,
         headers: Mapping[str, str] | None = None,
+        bearer: Callable[[], str] | None = None,
         **kwargs: Any,
-    ) -> requests.Response:
+    ) -> Response:
         """Send one request, retrying what is safe to retry; return the final answer.
 
         Args:
@@ -219,8 +119,9 @@ class Http:
                 is retried only on 429 and on failure to connect.
             retry_statuses: Status codes worth retrying.
             headers: Extra headers.
+            bearer: Gives the bearer token to send, asked again before every attempt.
             **kwargs: Passed to ``requests.Session.request`` (params, data, json,
-                stream, auth, ...).
+                stream, ...).
 
         Returns:
             The response, whatever its status, once it is not a retryable one
@@ -234,33 +135,36 @@ class Http:
 
         if self.offline:
             raise OfflineError(
-                f"--offline: refusing to call {_origin(url)}",
+                f"--offline: refusing to call {origin(url)}",
                 hint="run without --offline to let fetcher use the network",
             )
         check_url(url)
         if idempotent is None:
             idempotent = method.upper() in {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}
         retry_on = frozenset(retry_statuses)
-        policy = self.policy
-        kwargs.setdefault("timeout", (policy.connect_timeout, policy.read_timeout))
+        kwargs.setdefault("timeout", (self.policy.connect_timeout, self.policy.read_timeout))
         last = "no answer"
         last_status: int | None = None
-        host = urlsplit(url).netloc
-        for attempt in range(1, policy.attempts + 1):
+        host = host_of(url)
+        retrying = self.retrying()
+        while True:
             self._wait_for_quota(host)
+            wait: float | None = None
             try:
                 with self._count_lock:
                     self.requests_made += 1
-                response = self.session.request(method, url, headers=headers, **kwargs)
+                sent = dict(headers or {})
+                if bearer is not None:
+                    sent["Authorization"] = f"Bearer {bearer()}"
+                response = self.session.request(method, url, headers=sent, **kwargs)
             except requests.exceptions.RequestException as exc:
                 last = _describe_exception(exc)
                 if not (idempotent or _failed_to_connect(exc)):
                     raise RemoteError(
-                        f"{method} {_strip_query(url)} failed: {last}",
+                        f"{method} {plain(url)} failed: {last}",
                         url=url,
                         hint="the request may have reached the server; the next sync checks",
                     ) from exc
-                delay = policy.backoff(attempt, self.rng)
             else:
                 self._note_quota(host, response)
                 if response.status_code not in retry_on:
@@ -269,34 +173,37 @@ class Http:
                     return response
                 last = describe(response)
                 last_status = response.status_code
-                wait = retry_after(response.headers.get("Retry-After"), self.now())
-                if wait is None and response.status_code == 429:
-                    wait = self._quota_wait(host)
-                if wait is not None and wait > policy.max_retry_after:
-                    raise RemoteError(
-                        f"{method} {_strip_query(url)}: server asks to wait {wait:.0f} s "
-                        f"(Retry-After), more than fetcher's limit of "
-                        f"{policy.max_retry_after:.0f} s",
-                        url=url,
-                        status=response.status_code,
-                        hint="try again later",
-                    )
-                delay = wait if wait is not None else policy.backoff(attempt, self.rng)
                 response.close()
-            if attempt < policy.attempts:
-                self.sleep(delay)
+                wait = self._server_wait(method, url, response)
+            if not retrying.again(wait):
+                break
         raise RemoteError(
-            f"{method} {_strip_query(url)} failed after {policy.attempts} attempts; "
+            f"{method} {plain(url)} failed after {retrying.failures} attempts; "
             f"last answer: {last}",
             url=url,
             status=last_status,
             hint="the service may be down; try again later",
         )
 
-    def _note_quota(self, host: str, response: requests.Response) -> None:
+    def _server_wait(self, method: str, url: str, response: Response) -> float | None:
+        """How long the server asks to wait before the next attempt (None: back off)."""
+        wait = retry_after(response.headers.get("Retry-After"), self.now())
+        if wait is None and response.status_code == 429:
+            wait = self._quota_wait(host_of(url))
+        if wait is not None and wait > self.policy.max_retry_after:
+            raise RemoteError(
+                f"{method} {plain(url)}: server asks to wait {wait:.0f} s (Retry-After), "
+                f"more than fetcher's limit of {self.policy.max_retry_after:.0f} s",
+                url=url,
+                status=response.status_code,
+                hint="try again later",
+            )
+        return wait
+
+    def _note_quota(self, host: str, response: Response) -> None:
         """Remember when an exhausted rate-limit window (``X-RateLimit-*``) reopens."""
         remaining = response.headers.get("X-RateLimit-Remaining", "").strip()
-        reset = _rate_limit_reset(response.headers.get("X-RateLimit-Reset"), self.now())
+        reset = rate_limit_reset(response.headers.get("X-RateLimit-Reset"), self.now())
         if remaining.isdigit() and int(remaining) == 0 and reset is not None:
             with self._count_lock:
                 self._not_before[host] = reset
@@ -321,11 +228,47 @@ class Http:
         return json_body(response, expect=(200,))
 
 
-def json_body(response: requests.Response, *, expect: Iterable[int] = (200,)) -> Any:
-    """Parse a response as JSON, refusing wrong statuses, HTML pages and broken JSON."""
+# --- reading answers ----------------------------------------------------------------
+
+
+def describe(response: Response) -> str:
+    """A short, secret-free account of an answer for error messages."""
+    head = _peek(response, 4096)
+    text = head.decode("utf-8", "replace")
+    try:
+        body = json.loads(head)
+        if isinstance(body, dict):
+            text = str(body.get("msg") or body.get("message") or body.get("error_description")
+                       or body.get("error") or text)
+    except ValueError:
+        if "<html" in text.lower():
+            text = "(an HTML page)"
+    text = " ".join(text.split())[:160]
+    return f"HTTP {response.status_code} {text}".strip()
+
+
+def _peek(response: Response, size: int) -> bytes:
+    """Up to ``size`` bytes of the body, without reading an endless stream to its end."""
     import requests
 
-    url = _strip_query(response.url)
+    try:
+        if getattr(response, "_content", False) is False:
+            return next(response.iter_content(size), b"")
+        return bytes(response.content[:size])
+    except (requests.exceptions.RequestException, StopIteration):
+        return b""
+
+
+def json_body(response: Response, *, expect: Iterable[int] = (200,)) -> Any:
+    """Parse a response as JSON, refusing wrong statuses, HTML pages and broken JSON.
+
+    Raises:
+        RemoteError: another status, another content type, a body over
+            ``MAX_JSON_BYTES``, a broken-off body or malformed JSON.
+    """
+    import requests
+
+    url = plain(response.url)
     if response.status_code not in set(expect):
         raise RemoteError(
             f"{response.request.method} {url}: unexpected answer {describe(response)}",
@@ -367,13 +310,32 @@ def json_body(response: requests.Response, *, expect: Iterable[int] = (200,)) ->
         ) from exc
 
 
-def _rate_limit_reset(value: str | None, now: float) -> float | None:
-    """When a rate-limit window reopens: Zenodo sends epoch seconds, others a delta."""
-    if not value or not value.strip().isdigit():
+@dataclass(frozen=True)
+class ContentRange:
+    """A parsed ``Content-Range``: ``bytes start-end/total``, or ``bytes */total``."""
+
+    start: int | None
+    end: int | None
+    total: int | None
+
+
+def parse_content_range(value: str | None) -> ContentRange | None:
+    """Parse a ``Content-Range`` header; None when absent or malformed."""
+    if not value:
         return None
-    number = float(value.strip())
-    # Anything before 2001 cannot be an epoch time from a live server; read it as a delta.
-    return number if number > 1e9 else now + number
+    unit, _, spec = value.strip().partition(" ")
+    span, _, total_text = spec.partition("/")
+    if unit.lower() != "bytes" or not total_text:
+        return None
+    total = int(total_text) if total_text.isdigit() else None
+    if total_text != "*" and total is None:
+        return None
+    if span == "*":
+        return ContentRange(None, None, total)
+    first, _, last = span.partition("-")
+    if not (first.isdigit() and last.isdigit()) or int(last) < int(first):
+        return None
+    return ContentRange(int(first), int(last), total)
 
 
 def _failed_to_connect(exc: requests.exceptions.RequestException) -> bool:
@@ -396,12 +358,3 @@ def _describe_exception(exc: requests.exceptions.RequestException) -> str:
         return "connection failed"
     return type(exc).__name__
 
-
-def _strip_query(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"

@@ -17,10 +17,11 @@ from urllib.parse import unquote, urlsplit
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from fetcher import clms_rules, yamlpos
 from fetcher.errors import SpecError, SpecProblem
-from fetcher.items import canonical, crs_name, expand, format_name, item_key
-from fetcher.spec_models import (
+from fetcher.sources.clms import rules as clms_rules
+from fetcher.spec import yamlpos
+from fetcher.spec.items import canonical, crs_name, expand, format_name, item_key
+from fetcher.spec.models import (
     MODELS,
     NAME,
     SOURCES,

@@ -6,8 +6,6 @@ keeps the URL and validators (ETag, Last-Modified) so that a later process resum
 with ``Range`` and ``If-Range``. Nothing reaches ``target`` before the size and every checksum the
 source offers match; a mismatch removes the partial file.
 
-``kind_for_name`` is re-exported for the sources.
-
 Before a byte is written the answer must be a 200 or a 206 from the expected
 offset, must not be an HTML page, and must start with the magic bytes of the
 file's kind, so an error page is never saved as data.
@@ -17,37 +15,32 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO
-from urllib.parse import urlsplit
 
 import requests
 
-from fetcher.errors import FetcherError, IntegrityError, RemoteError
-from fetcher.net import Http, describe, parse_content_range
-from fetcher.store import (
+from fetcher.errors import IntegrityError, RemoteError
+from fetcher.transfer.files import (
     CHUNK,
-    HEAD_BYTES,
     Hasher,
     discard,
     finalize,
     hash_file,
-    kind_for_name,
-    magic_problem,
     part_path,
     sidecar_path,
 )
+from fetcher.transfer.http import Http, describe, parse_content_range
+from fetcher.transfer.magic import HEAD_BYTES, magic_problem
+from fetcher.transfer.urls import plain
 from fetcher.types import LocalFile, RemoteFile
 
-__all__ = ["fetch", "fetch_many", "kind_for_name"]
+__all__ = ["fetch"]
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int | None], None]
-ManyProgress = Callable[[RemoteFile, int, int | None], None]
 
 class _Broken(Exception):
     """The transfer stopped early in a way a new attempt may cure."""
@@ -145,7 +138,7 @@ class _Transfer:
                 headers["If-Range"] = validator
         return headers
 
-    def attempt(self, extra_statuses: frozenset[int]) -> None:
+    def attempt(self, not_ready: frozenset[int]) -> None:
         """Send one GET and stream its body; return when the body is complete."""
         response = self.http.request("GET", self.remote.url, headers=self.headers(),
                                      stream=True)
@@ -154,11 +147,11 @@ class _Transfer:
             if status == 416:
                 self._on_416(response)
                 return
-            if status in extra_statuses:
+            if status in not_ready:
                 raise _NotYet(describe(response), status)
             if status not in (200, 206):
                 raise RemoteError(
-                    f"GET {_plain(self.remote.url)}: unexpected answer {describe(response)}",
+                    f"GET {plain(self.remote.url)}: unexpected answer {describe(response)}",
                     url=self.remote.url, status=status,
                     hint="check the URL; the file may have moved or need other access")
             self._refuse_html_type(response)
@@ -204,7 +197,7 @@ class _Transfer:
             self.restart()
             raise IntegrityError(
                 f"{self.target.name}: the server offers {total} bytes, the listing says "
-                f"{expected} (from {_plain(self.remote.url)})",
+                f"{expected} (from {plain(self.remote.url)})",
                 path=str(self.target), url=self.remote.url,
                 hint="the remote file changed; run sync again to refresh the listing")
         self.total = total if total is not None else self.total
@@ -213,7 +206,7 @@ class _Transfer:
         content_type = response.headers.get("Content-Type", "").lower()
         if content_type.startswith(("text/html", "application/xhtml")):
             raise RemoteError(
-                f"GET {_plain(self.remote.url)}: expected {self.remote.kind or 'a file'}, "
+                f"GET {plain(self.remote.url)}: expected {self.remote.kind or 'a file'}, "
                 f"got an HTML page (HTTP {response.status_code})",
                 url=self.remote.url, status=response.status_code,
                 hint="the service may be down or behind a login page")
@@ -244,7 +237,7 @@ class _Transfer:
         if problem is not None:
             self.restart()
             raise RemoteError(
-                f"GET {_plain(self.remote.url)}: the body is {problem}, "
+                f"GET {plain(self.remote.url)}: the body is {problem}, "
                 f"not the expected {self.remote.kind or 'data'}; nothing was saved",
                 url=self.remote.url, status=response.status_code,
                 hint="the service may be down or behind a login page")
@@ -273,7 +266,7 @@ class _Transfer:
                 self.restart()
                 raise IntegrityError(
                     f"{what} of {self.target.name} downloaded from "
-                    f"{_plain(remote.url)} does not match: expected {expected}, "
+                    f"{plain(remote.url)} does not match: expected {expected}, "
                     f"found {found}; the partial file was removed",
                     path=str(self.target), url=remote.url,
                     hint="run sync again; if it fails again the remote file or its recorded "
@@ -296,8 +289,8 @@ def fetch(
     target: Path,
     *,
     progress: Progress | None = None,
-    extra_retry_statuses: Iterable[int] = (),
-    retry_window: float = 0.0,
+    not_ready: Iterable[int] = (),
+    not_ready_until: float | None = None,
 ) -> LocalFile:
     """Download ``remote`` to ``target``, resuming, verifying and renaming atomically.
 
@@ -308,9 +301,11 @@ def fetch(
         target: Final path; ``target.part`` and ``target.part.json`` sit beside it
             until the file is verified. An existing ``target`` is replaced.
         progress: Called with (bytes so far, total or None) after every chunk.
-        extra_retry_statuses: Statuses retried with back-off while ``retry_window``
-            lasts (CLMS's download host answers 403/404 for a while after a task ends).
-        retry_window: Seconds, by ``http.now``, during which those statuses are retried.
+        not_ready: Statuses that mean "not ready yet" (CLMS's download host answers
+            403/404 for a while after a task ends), retried with back-off until
+            ``not_ready_until``.
+        not_ready_until: When, by ``http.now``, such answers stop being retried
+            (default: at once).
 
     Returns:
         The placed file, with its size, hashes, validators and URL.
@@ -324,131 +319,33 @@ def fetch(
     target.parent.mkdir(parents=True, exist_ok=True)
     transfer = _Transfer(http, remote, target, progress)
     transfer.load()
-    _run(transfer, frozenset(extra_retry_statuses), retry_window)
+    _run(transfer, frozenset(not_ready), not_ready_until)
     transfer.verify()
     return transfer.place()
 
 
-def _run(transfer: _Transfer, extra: frozenset[int], window: float) -> None:
+def _run(transfer: _Transfer, not_ready: frozenset[int], until: float | None) -> None:
     """Attempt until the body is whole; broken attempts resume, stalls are bounded."""
     http = transfer.http
     started = http.now()
-    stalls = waits = 0
+    broken = http.retrying()
+    waiting = http.retrying(deadline=started if until is None else until)
     while True:
         before = transfer.offset
         try:
-            transfer.attempt(extra)
+            transfer.attempt(not_ready)
             return
         except _Broken as exc:
-            stalls = 0 if transfer.offset > before else stalls + 1
             log.info("%s: %s", transfer.target.name, exc)
-            if stalls >= http.policy.attempts:
+            if not broken.again(progressed=transfer.offset > before):
                 raise RemoteError(
-                    f"GET {_plain(transfer.remote.url)} failed {stalls} times in a row "
-                    f"without progress; last: {exc}", url=transfer.remote.url,
+                    f"GET {plain(transfer.remote.url)} failed {broken.failures} times in a "
+                    f"row without progress; last: {exc}", url=transfer.remote.url,
                     hint=f"run sync again; it resumes from byte {transfer.offset}") from exc
-            http.sleep(http.policy.backoff(max(stalls, 1), http.rng))
         except _NotYet as exc:
-            waits += 1
-            if http.now() - started >= window:
+            if not waiting.again():
                 raise RemoteError(
-                    f"GET {_plain(transfer.remote.url)}: still {exc} after "
+                    f"GET {plain(transfer.remote.url)}: still {exc} after "
                     f"{http.now() - started:.0f} s of retrying", url=transfer.remote.url,
                     status=exc.status, hint="the file is not ready; run sync again later"
                 ) from exc
-            http.sleep(http.policy.backoff(waits, http.rng))
-
-
-def fetch_many(
-    http: Http,
-    jobs: Sequence[tuple[RemoteFile, Path]],
-    *,
-    workers: int = 4,
-    per_host: int = 2,
-    progress: ManyProgress | None = None,
-) -> list[LocalFile | FetcherError]:
-    """Download several files in parallel, at most ``per_host`` at once from one host.
-
-    Args:
-        http: The network seam, shared by the worker threads.
-        jobs: (what, where) pairs; targets must differ.
-        workers: Parallel downloads overall (``--jobs``).
-        per_host: Parallel downloads from any one host.
-        progress: Called with (file, bytes so far, total or None).
-
-    Returns:
-        One result per job, in input order: the placed file, or the error that
-        stopped it. One failure does not stop the others.
-    """
-    results: list[LocalFile | FetcherError | None] = [None] * len(jobs)
-    queue = _HostQueue([_host(remote.url) for remote, _ in jobs], per_host)
-
-    def work() -> None:
-        try:
-            while (index := queue.take()) is not None:
-                try:
-                    results[index] = _fetch_one(http, *jobs[index], progress)
-                finally:
-                    queue.release(index)
-        finally:
-            http.close()  # each thread's own session
-
-    threads = [threading.Thread(target=work, name=f"fetch-{n}", daemon=True)
-               for n in range(max(1, min(workers, len(jobs))))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return [r if r is not None else FetcherError("download did not run") for r in results]
-
-
-def _fetch_one(http: Http, remote: RemoteFile, target: Path,
-               progress: ManyProgress | None) -> LocalFile | FetcherError:
-    def report(done: int, total: int | None) -> None:
-        if progress is not None:
-            progress(remote, done, total)
-
-    try:
-        return fetch(http, remote, target, progress=report)
-    except FetcherError as exc:
-        return exc
-    except OSError as exc:
-        return FetcherError(f"cannot write {target}: {exc.strerror or exc}",
-                            hint="check free space and permissions in the data dir")
-
-
-class _HostQueue:
-    """Hands out job indexes in order, skipping hosts already at their limit."""
-
-    def __init__(self, hosts: list[str], per_host: int) -> None:
-        self.hosts = hosts
-        self.per_host = max(1, per_host)
-        self.pending = list(range(len(hosts)))
-        self.active: Counter[str] = Counter()
-        self.cond = threading.Condition()
-
-    def take(self) -> int | None:
-        with self.cond:
-            while self.pending:
-                for position, index in enumerate(self.pending):
-                    if self.active[self.hosts[index]] < self.per_host:
-                        del self.pending[position]
-                        self.active[self.hosts[index]] += 1
-                        return index
-                self.cond.wait()
-            return None
-
-    def release(self, index: int) -> None:
-        with self.cond:
-            self.active[self.hosts[index]] -= 1
-            self.cond.notify_all()
-
-
-def _host(url: str) -> str:
-    return urlsplit(url).netloc.lower()
-
-
-def _plain(url: str) -> str:
-    """The URL without its query, which may hold signed tokens."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"

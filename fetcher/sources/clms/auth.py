@@ -7,7 +7,7 @@ The pieces, from pure to effectful:
 - ``TokenCache`` decides when to mint and exchanges the grant at the key's own
   ``token_uri``, mapping every token-endpoint refusal to an ``AuthError`` that
   says what to do.
-- ``BearerAuth`` only sets the ``Authorization`` header from the cache.
+- ``Http.request(..., bearer=...)`` only sets the ``Authorization`` header from it.
 
 Private keys, grants and access tokens never appear in a message, a log line or
 a repr: errors name the key *file* and its ``client_id``, never its contents.
@@ -22,16 +22,17 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
-import requests
-import requests.auth
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from fetcher.errors import AuthError, RemoteError
-from fetcher.net import Http, json_body
+from fetcher.transfer.http import Http, json_body
+
+if TYPE_CHECKING:
+    from fetcher.transfer.http import Response
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 GRANT_LIFETIME = 3600
@@ -307,23 +308,9 @@ class TokenCache:
         return token, float(lifetime)
 
 
-def _error_body(response: requests.Response) -> Any:
+def _error_body(response: Response) -> Any:
     try:
         return json_body(response, expect=(response.status_code,))
     except RemoteError:
         return None
 
-
-class BearerAuth(requests.auth.AuthBase):
-    """Sets ``Authorization: Bearer <token>`` from a ``TokenCache``; nothing else."""
-
-    def __init__(self, cache: TokenCache, http: Http) -> None:
-        self.cache = cache
-        self.http = http
-
-    def __repr__(self) -> str:
-        return f"BearerAuth({self.cache!r})"
-
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self.cache.token(self.http)}"
-        return request

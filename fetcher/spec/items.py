@@ -13,9 +13,9 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from fetcher import clms_rules
-from fetcher.spec_models import CedaSpec, ClmsSpec, HttpSpec, RegionDef, ZenodoSpec, _Model
-from fetcher.types import Item, Source
+from fetcher.sources.clms import rules as clms_rules
+from fetcher.spec.models import CedaSpec, ClmsSpec, HttpSpec, RegionDef, ZenodoSpec, _Model
+from fetcher.types import Item, SourceKind
 
 
 def format_name(value: str) -> str | None:
@@ -83,19 +83,19 @@ def expand(name: str, model: _Model, regions: Mapping[str, RegionDef],
     labels: list[str | None] = [None]
     if isinstance(model, ClmsSpec) and model.regions:
         labels = [r.lower() if r.lower() in regions else r.upper() for r in model.regions]
-    from fetcher.reconcile.plan import resolution_basis_key
+    from fetcher.sources import resolution_basis_key
 
     items = []
     resolution: str | None = None
     for index, label in enumerate(labels):
         request = canonical(model, label, regions)
         if index == 0:  # every region of a dataset resolves the same reference
-            resolution = resolution_basis_key(Source(request["source"]), request)
+            resolution = resolution_basis_key(SourceKind(request["source"]), request)
         options: dict[str, Any] = {"extract": model.extract,  # type: ignore[attr-defined]
                                    "keep_archive": model.keep_archive}  # type: ignore[attr-defined]
         if isinstance(model, HttpSpec) and model.filename:
             options["filename"] = model.filename
         items.append(Item(key=item_key(request), dataset=name, region=label,
-                          source=Source(request["source"]), request=request,
+                          source=SourceKind(request["source"]), request=request,
                           options=options, origin=origin, resolution=resolution))
     return items

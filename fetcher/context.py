@@ -1,0 +1,60 @@
+"""What a step of a sync may use: the ledger, the network, the settings, the journal.
+
+The engine builds one ``StepContext`` per sync and hands it to every step and to
+the sources, which see nothing else of the engine.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from fetcher.config import Settings
+from fetcher.errors import FetcherError
+from fetcher.journal import Journal
+from fetcher.types import Step
+
+if TYPE_CHECKING:
+    from fetcher.ledger import Ledger
+    from fetcher.transfer.http import Http
+
+T = TypeVar("T")
+
+
+@dataclass
+class StepContext:
+    """One sync's ledger, network seam, settings and journal."""
+
+    settings: Settings
+    ledger: Ledger
+    http: Http
+    journal: Journal
+    _services: dict[str, Any] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def now(self) -> float:
+        """The run's clock (the network seam's, so tests can fake both at once)."""
+        return self.http.now()
+
+    def service(self, name: str, make: Callable[[], T]) -> T:
+        """A per-run client, built on first use (no key is read for a sync without CLMS)."""
+        with self._lock:
+            if name not in self._services:
+                self._services[name] = make()
+            service: T = self._services[name]
+            return service
+
+    def fail(self, step: Step, exc: FetcherError) -> None:
+        """Record that an item cannot progress in this run: the report and the event log."""
+        self.journal.fail(step.key, exc)
+        self.ledger.event("error", exc.message, step.key)
+
+    def note(self, key: str, text: str) -> None:
+        """A line of an item's story in the report."""
+        self.journal.note(key, text)
+
+    def count(self, name: str, n: int = 1) -> None:
+        """Count requests of one kind for the report."""
+        self.journal.count(name, n)
