@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from fetcher.config import Settings
 from fetcher.context import StepContext
@@ -17,16 +17,28 @@ from fetcher.transfer.http import Http
 from fetcher.types import Item
 
 if TYPE_CHECKING:
-    from fetcher.display import PlainDisplay
     from fetcher.ledger import Ledger
     from fetcher.spec import Specs
 
 Log = Callable[[str], None]
 
 
+class Display(Protocol):
+    """Where a sync shows itself: log lines, downloads' progress, waiting tasks."""
+
+    def log(self, line: str) -> None:
+        """One line of the run's log."""
+
+    def transfer(self, key: str, name: str, done: int, total: int | None) -> None:
+        """A download's bytes so far."""
+
+    def waiting(self, rows: Sequence[tuple[str, str, float]]) -> None:
+        """Items waiting for their server task: label, status, seconds since requested."""
+
+
 def sync(paths: Sequence[str | Path] = ("specs",), settings: Settings | None = None,
          options: SyncOptions | None = None, *, http: Http | None = None,
-         log: Log | None = None, display: PlainDisplay | None = None) -> Report:
+         log: Log | None = None, display: Display | None = None) -> Report:
     """Load the specs and reconcile them; the library form of ``fetcher sync``.
 
     Raises:

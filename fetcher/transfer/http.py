@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from fetcher import __version__
+from fetcher._version import __version__
 from fetcher.errors import OfflineError, RemoteError
 from fetcher.transfer.retry import (
     Clock,

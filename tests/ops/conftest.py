@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner, Result  # noqa: TID251 (the brief: CliRunner tests)
+from typer.testing import CliRunner, Result
 
 from fetcher.cli import app, run
 from tests.e2e import conftest as e2e
