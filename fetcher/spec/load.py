@@ -2,17 +2,15 @@
 
 Every problem is located (``file:line:column``) and every problem of every file is
 reported at once, as one ``SpecError``; nothing is requested or written before the
-specs are valid. The schema is in ``spec_models``, items and their keys in ``items``.
+specs are valid. The schema is in ``models``, items and their keys in ``items``.
 """
 
 from __future__ import annotations
 
 import difflib
-import re
 from collections.abc import Iterable, Mapping, Sequence
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any, get_args
-from urllib.parse import unquote, urlsplit
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -20,28 +18,17 @@ from pydantic import BaseModel, ValidationError
 from fetcher.errors import SpecError, SpecProblem
 from fetcher.sources.clms import rules as clms_rules
 from fetcher.spec import yamlpos
-from fetcher.spec.items import canonical, crs_name, expand, format_name, item_key
-from fetcher.spec.models import (
-    MODELS,
-    NAME,
-    SOURCES,
-    TOP_KEYS,
-    CedaSpec,
-    ClmsSpec,
-    HttpSpec,
-    RegionDef,
-    ZenodoSpec,
-    _Model,
-)
+from fetcher.spec.items import expand
+from fetcher.spec.models import MODELS, NAME, SOURCES, TOP_KEYS, DatasetSpec, RegionDef
 from fetcher.types import Item
 
-__all__ = ["Specs", "canonical", "expand", "item_key", "load_specs", "spec_files"]
+__all__ = ["Specs", "load_specs", "spec_files"]
 
 
 class Specs:
     """Validated specs: datasets by name, the named regions, and the items they make."""
 
-    def __init__(self, datasets: dict[str, tuple[_Model, str]],
+    def __init__(self, datasets: dict[str, tuple[DatasetSpec, str]],
                  regions: dict[str, RegionDef], paths: list[Path]) -> None:
         self.datasets = datasets
         self.regions = regions
@@ -83,7 +70,7 @@ def load_specs(paths: Sequence[Path | str]) -> Specs:
     roots = [Path(p) for p in paths]
     files = spec_files(roots)
     problems: list[SpecProblem] = []
-    datasets: dict[str, tuple[_Model, str]] = {}
+    datasets: dict[str, tuple[DatasetSpec, str]] = {}
     regions: dict[str, tuple[RegionDef, str]] = {}
     pending_refs: list[tuple[str, list[str], _Located]] = []
     if not files:
@@ -119,7 +106,7 @@ class _Located:
 
 
 def _load_file(path: Path, problems: list[SpecProblem],
-               datasets: dict[str, tuple[_Model, str]],
+               datasets: dict[str, tuple[DatasetSpec, str]],
                regions: dict[str, tuple[RegionDef, str]],
                pending_refs: list[tuple[str, list[str], _Located]]) -> None:
     try:
@@ -180,7 +167,7 @@ def _load_regions(raw: Any, where: _Located, problems: list[SpecProblem],
 
 
 def _load_dataset(name: Any, body: Any, where: _Located, problems: list[SpecProblem],
-                  datasets: dict[str, tuple[_Model, str]],
+                  datasets: dict[str, tuple[DatasetSpec, str]],
                   pending_refs: list[tuple[str, list[str], _Located]]) -> None:
     at: yamlpos.Path = ("datasets", name)
     if not isinstance(name, str):
@@ -247,52 +234,14 @@ def _source_problem(source: Any, at: yamlpos.Path, where: _Located) -> SpecProbl
     return where.problem((*at, "source"), f"unknown source '{source}'; {hint}{expected}")
 
 
-def _check_dataset(model: _Model, at: yamlpos.Path, where: _Located,
+def _check_dataset(model: DatasetSpec, at: yamlpos.Path, where: _Located,
                    problems: list[SpecProblem]) -> None:
     """Rules across fields, which pydantic's per-field checks cannot see."""
-    def add(key: str, message: str) -> None:
+    for key, message in model.mistakes():
         problems.append(where.problem((*at, key), message))
 
-    if isinstance(model, ClmsSpec):
-        refs = [k for k in ("uid", "dataset", "title") if getattr(model, k)]
-        if len(refs) != 1:
-            add(refs[1] if len(refs) > 1 else "source",
-                "a clms dataset needs exactly one of uid, dataset or title, found "
-                + (", ".join(refs) if refs else "none"))
-        if model.file is not None:
-            extra = [k for k in ("download", "layer", "format", "crs", "time")
-                     if getattr(model, k) is not None] + (["regions"] if model.regions else [])
-            if extra:
-                add(extra[0], f"'file' asks for a prepackaged file; {', '.join(extra)} "
-                              + ("does" if len(extra) == 1 else "do") + " not apply to it")
-        elif not model.regions:
-            add("source", "a clms dataset needs 'regions' (NUTS codes or named boxes), or "
-                          "'file' for a prepackaged file; the service does not cut whole datasets")
-        if model.format is not None and format_name(model.format) is None:
-            add("format", f"unknown format '{model.format}'; expected one of "
-                          + ", ".join(clms_rules.FORMATS))
-        if model.crs is not None and crs_name(model.crs) not in _KNOWN_GCS:
-            add("crs", f"unsupported crs '{model.crs}'; expected one of "
-                       + ", ".join(_KNOWN_GCS))
-    elif isinstance(model, ZenodoSpec | CedaSpec) and model.files is not None:
-        bad = [f for f in model.files if "/" in f or f in ("", ".", "..")]
-        if bad:
-            add("files", f"file names may not contain '/': {bad[0]!r}")
-    elif isinstance(model, HttpSpec):
-        # The URL's last path segment, as the http source names the file: never the host.
-        name = model.filename or unquote(PurePosixPath(urlsplit(model.url).path).name)
-        if not name or "/" in name or name in (".", "..") or not _SAFE_FILE.match(name):
-            add("filename" if model.filename else "url",
-                f"cannot use '{name}' as a file name; give 'filename:'" if name else
-                f"expected a URL whose path ends in a file name, found '{model.url}'; "
-                "give 'filename:'")
 
-
-_SAFE_FILE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
-_KNOWN_GCS = (*clms_rules.BASE_GCS, *clms_rules.OTHER_AVAILABLE_GCS)
-
-
-def _validate(model: type[_Model], body: Any, at: yamlpos.Path, where: _Located,
+def _validate(model: type[BaseModel], body: Any, at: yamlpos.Path, where: _Located,
               problems: list[SpecProblem]) -> Any:
     try:
         return model.model_validate(body)
