@@ -47,8 +47,13 @@ class StepContext:
             return service
 
     def fail(self, step: Step, exc: FetcherError) -> None:
-        """Record that an item cannot progress in this run: the report and the event log."""
-        self.journal.fail(step.key, exc)
+        """Record that an item cannot progress in this run: the report and the event log.
+
+        A mistake in the spec that only the server revealed (exit 2) names the spec
+        file and the line of the dataset that asked for it.
+        """
+        where = step.item.origin if step.item is not None and exc.exit_code == 2 else ""
+        self.journal.fail(step.key, exc, where=where)
         self.ledger.event("error", exc.message, step.key)
 
     def note(self, key: str, text: str) -> None:

@@ -19,13 +19,16 @@ error's exit code.
     └── ArchiveError             an archive is unsafe or corrupt, or a listed name
                                  would leave the data folder (exit 2)
 
-This module imports nothing of fetcher's, so every other module may use it.
-Messages never contain secrets: callers pass names and URLs, never keys or tokens.
+Only ``fetcher.secrets`` (a leaf) is imported, so every other module may use this one.
+Messages never contain secrets: callers pass names and URLs, never keys or tokens,
+and the URLs an error keeps are redacted.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from fetcher.secrets import redact
 
 
 class FetcherError(Exception):
@@ -105,7 +108,7 @@ class RemoteError(FetcherError):
         hint: str | None = None,
     ) -> None:
         super().__init__(message, hint=hint)
-        self.url = url
+        self.url = None if url is None else redact(url)
         self.status = status
 
 
@@ -134,7 +137,7 @@ class IntegrityError(FetcherError):
                  hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.path = path
-        self.url = url
+        self.url = None if url is None else redact(url)
 
 
 class StorageError(FetcherError):

@@ -66,15 +66,19 @@ class Journal:
         """Count requests of one kind (posts, task_lists, catalogue, listings, ...)."""
         self.counts[name] += n
 
-    def fail(self, key: str, exc: FetcherError) -> None:
-        """An item cannot progress in this run: say why in the report."""
+    def fail(self, key: str, exc: FetcherError, *, where: str = "") -> None:
+        """An item cannot progress in this run: say why in the report.
+
+        ``where`` (``spec.yaml:12``, the dataset that asked) leads the message of a
+        mistake only the server could reveal, so that it points at the spec.
+        """
         self.failed.add(key)
         outcome = self.outcomes.get(key)
         if outcome is not None:
             outcome.outcome = "failed"
-            outcome.message = exc.message
             outcome.input_error = exc.exit_code == 2
-            self.log(f"{outcome.item}: {exc.message}")
+            outcome.message = f"{where}: {exc.message}" if where else exc.message
+            self.log(f"{outcome.item}: {outcome.message}")
 
     def settle(self, key: str, message: str) -> None:
         """A request this run posted has failed: report it, retry only on a later sync."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sys
 from collections.abc import Sequence
@@ -16,15 +17,28 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]], *, width: int |
     """Print rows under headers, columns aligned, every line within the terminal's width.
 
     The widest columns give way first (the last one, the free text, down to 20
-    characters before the others shrink); a cut cell ends in "…".
+    characters before the others shrink); a cut cell ends in "…". Piped into a file
+    or a CI log (no terminal, no ``COLUMNS``), every cell is printed whole.
     """
     out = out or sys.stdout
-    width = width or shutil.get_terminal_size((120, 24)).columns
+    width = width or terminal_width(out)
     cells = [list(headers), *[list(map(str, row)) for row in rows]]
-    widths = _fit([max(len(row[i]) for row in cells) for i in range(len(headers))], width)
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    if width is not None:
+        widths = _fit(widths, width)
     for row in cells:
         line = "  ".join(_cut(cell, widths[i]).ljust(widths[i]) for i, cell in enumerate(row))
         print(line.rstrip(), file=out)
+
+
+def terminal_width(out: TextIO) -> int | None:
+    """The width to fit: the terminal's, or ``COLUMNS``; None when neither applies."""
+    if os.environ.get("COLUMNS", "").isdigit():
+        return int(os.environ["COLUMNS"])
+    isatty = getattr(out, "isatty", None)
+    if isatty is not None and isatty():
+        return shutil.get_terminal_size((120, 24)).columns
+    return None
 
 
 def _fit(widths: list[int], width: int, gap: int = 2) -> list[int]:

@@ -90,6 +90,8 @@ class RemoteFile:
     ``size``, ``md5`` and ``sha256`` are None when the source does not say.
     ``kind`` names the magic bytes the body must start with ("zip", "tiff",
     "netcdf", or None for anything that is not an HTML error page).
+    ``auth_env`` names the environment variable holding ``user:password`` for the
+    host (never the credentials themselves).
     """
 
     name: str
@@ -98,6 +100,7 @@ class RemoteFile:
     md5: str | None = None
     sha256: str | None = None
     kind: str | None = None
+    auth_env: str | None = None
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "fetcher"
 
 # Lowest first. A module may import its own layer only inside its own package.
 LAYERS: list[tuple[str, ...]] = [
-    ("fetcher.errors", "fetcher.types", "fetcher.text", "fetcher.failpoints",
-     "fetcher._version"),
+    ("fetcher.secrets", "fetcher._version"),
+    ("fetcher.errors", "fetcher.types", "fetcher.text", "fetcher.failpoints"),
     ("fetcher.config", "fetcher.journal"),
     ("fetcher.transfer",),
     ("fetcher.ledger",),

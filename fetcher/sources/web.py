@@ -86,10 +86,11 @@ class HttpSource(Source):
 
     def remote_files(self, item: Item, resolution: Mapping[str, Any] | None,
                      task: TaskRecord | None) -> list[RemoteFile]:
-        """The URL's file, under the name it lands as."""
-        remote = remote_file(item.request["url"], item.request.get("sha256"))
-        name = item.options.get("filename")
-        return [replace(remote, name=name) if name else remote]
+        """The URL's file, under the name it lands as, with where its credentials are."""
+        url = item.options.get("url") or item.request["url"]  # the one with credentials
+        remote = remote_file(url, item.request.get("sha256"))
+        name = item.options.get("filename") or remote.name
+        return [replace(remote, name=name, auth_env=item.options.get("auth_env"))]
 
 
 SOURCE: Source = HttpSource()

@@ -24,6 +24,8 @@ from fetcher.types import Item
 
 __all__ = ["Specs", "load_specs", "spec_files"]
 
+MAX_SPEC_BYTES = 16 << 20  # a registry of 10,000 items takes about 1 MiB
+
 
 class Specs:
     """Validated specs: datasets by name, the named regions, and the items they make."""
@@ -110,6 +112,11 @@ def _load_file(path: Path, problems: list[SpecProblem],
                regions: dict[str, tuple[RegionDef, str]],
                pending_refs: list[tuple[str, list[str], _Located]]) -> None:
     try:
+        size = path.stat().st_size
+        if size > MAX_SPEC_BYTES:
+            problems.append(SpecProblem(str(path), 1, 1, f"the file holds {size} bytes; a spec "
+                                        f"may hold at most {MAX_SPEC_BYTES}: split it"))
+            return
         located = yamlpos.load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)

@@ -17,7 +17,9 @@ from urllib.parse import unquote, urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from fetcher.secrets import has_secrets, plain, redact
 from fetcher.sources.clms import rules as clms_rules
+from fetcher.transfer.urls import is_loopback
 from fetcher.types import SourceKind
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
@@ -241,17 +243,26 @@ class ZenodoSpec(DatasetSpec):
 
 
 class HttpSpec(DatasetSpec):
-    """One file at a URL, optionally pinned by its sha256."""
+    """One file at a URL, optionally pinned by its sha256.
+
+    Credentials come from the URL's userinfo, ``~/.netrc``, or the environment
+    variable ``auth_env`` names (``user:password``); none of them is ever stored.
+    """
 
     source: Literal["http"]
     url: str = Field(pattern=r"^https?://[^/\s]+")
     sha256: str | None = Field(default=None, pattern=r"^[0-9a-fA-F]{64}$")
     filename: str | None = None
+    auth_env: str | None = Field(default=None, pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")
     extract: bool = False
     keep_archive: bool = True
 
     def mistakes(self) -> Iterator[Mistake]:
-        """The file needs a usable name: the URL's last path segment, or ``filename``."""
+        """https (or loopback http); a usable name: the URL's last segment, or ``filename``."""
+        parts = urlsplit(self.url)
+        if parts.scheme == "http" and not is_loopback(parts.hostname or ""):
+            yield ("url", f"plain http:// is allowed to a loopback address only, found "
+                          f"'{plain(self.url)}'; use https://")
         # The URL's last path segment, as the http source names the file: never the host.
         name = self.filename or unquote(PurePosixPath(urlsplit(self.url).path).name)
         if not name or "/" in name or name in (".", "..") or not SAFE_FILE.match(name):
@@ -262,13 +273,15 @@ class HttpSpec(DatasetSpec):
 
     def canonical(self, region: str | None,
                   regions: Mapping[str, RegionDef]) -> dict[str, Any]:
-        """The URL and its pin."""
-        return {"source": "http", "url": self.url,
+        """The URL (credentials masked: they are not what is asked for) and its pin."""
+        return {"source": "http", "url": redact(self.url),
                 "sha256": None if self.sha256 is None else self.sha256.lower()}
 
     def options(self) -> dict[str, Any]:
-        """Extraction, and the name the file lands under."""
-        return {**super().options(), **({"filename": self.filename} if self.filename else {})}
+        """Extraction, the name the file lands under, and where its credentials are."""
+        extra = {"filename": self.filename, "auth_env": self.auth_env,
+                 "url": self.url if has_secrets(self.url) else None}
+        return {**super().options(), **{k: v for k, v in extra.items() if v is not None}}
 
 
 MODELS: dict[str, type[DatasetSpec]] = {

@@ -13,15 +13,18 @@ file's kind, so an error page is never saved as data.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import os
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import IO
 
 import requests
 
-from fetcher.errors import IntegrityError, RemoteError
+from fetcher.errors import IntegrityError, RemoteError, UsageError
+from fetcher.secrets import redact
 from fetcher.transfer.files import (
     CHUNK,
     Hasher,
@@ -77,7 +80,7 @@ class _Transfer:
     def load(self) -> None:
         """Adopt a ``.part`` left by an earlier run, if its sidecar vouches for it."""
         saved = self._read_sidecar() or {}
-        if saved.get("url") != self.remote.url or not self.part.is_file():
+        if saved.get("url") != _fingerprint(self.remote.url) or not self.part.is_file():
             self.restart()
             return
         self.etag, self.last_modified = saved.get("etag"), saved.get("last_modified")
@@ -113,7 +116,8 @@ class _Transfer:
         return data if isinstance(data, dict) else None
 
     def _write_sidecar(self) -> None:
-        data = {"url": self.remote.url, "etag": self.etag, "last_modified": self.last_modified}
+        data = {"url": _fingerprint(self.remote.url), "etag": self.etag,
+                "last_modified": self.last_modified}
         self.sidecar.write_text(json.dumps(data), encoding="utf-8")
 
     def restart(self) -> None:
@@ -141,7 +145,7 @@ class _Transfer:
     def attempt(self, not_ready: frozenset[int]) -> None:
         """Send one GET and stream its body; return when the body is complete."""
         response = self.http.request("GET", self.remote.url, headers=self.headers(),
-                                     stream=True)
+                                     stream=True, auth=credentials(self.remote))
         with response:
             status = response.status_code
             if status == 416:
@@ -280,7 +284,29 @@ class _Transfer:
         return LocalFile(path=str(self.target), size=self.hasher.size,
                          sha256=self.hasher.sha256, mtime_ns=stat.st_mtime_ns,
                          md5=self.hasher.md5, etag=self.etag,
-                         last_modified=self.last_modified, url=self.remote.url)
+                         last_modified=self.last_modified, url=redact(self.remote.url))
+
+
+def _fingerprint(url: str) -> str:
+    """What the sidecar keeps of the URL: enough to match it, nothing to read off."""
+    return hashlib.sha256(url.encode()).hexdigest()
+
+
+def credentials(remote: RemoteFile) -> tuple[str, str] | None:
+    """(user, password) from the environment variable a spec named, or None.
+
+    Raises:
+        UsageError: the variable is unset or holds no ``user:password``.
+    """
+    if remote.auth_env is None:
+        return None
+    value = os.environ.get(remote.auth_env, "")
+    user, colon, password = value.partition(":")
+    if not colon or not user:
+        raise UsageError(f"{remote.name}: the environment variable {remote.auth_env} "
+                         f"{'holds no user:password' if value else 'is not set'}",
+                         hint=f"export {remote.auth_env}=user:password (it is never stored)")
+    return user, password
 
 
 def fetch(

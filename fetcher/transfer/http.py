@@ -3,8 +3,10 @@
 ``Http`` owns the ``requests`` sessions (one per thread), the timeouts, the
 User-Agent, the retry policy (``retry``: back-off with full jitter on connection
 errors, 5xx and 429, honouring ``Retry-After`` in seconds or as an HTTP date, and
-``X-RateLimit-*`` windows), the loopback-only rule for plain ``http://``, and
-``--offline``, which is enforced here before any socket is opened.
+``X-RateLimit-*`` windows), the loopback-only rule for plain ``http://`` (also for
+every redirect, which is followed here, hop by hop, and never retried as a fault),
+credentials (a URL's userinfo or ``~/.netrc``, sent as Basic auth, never to another
+host after a redirect), and ``--offline``, enforced before any socket is opened.
 
 Time is injected (``sleep``, ``now``) so retries run in microseconds in tests.
 Nothing here logs headers or bodies: they may carry tokens.
@@ -19,9 +21,11 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit
 
 from fetcher._version import __version__
 from fetcher.errors import OfflineError, RemoteError
+from fetcher.secrets import userinfo, without_userinfo
 from fetcher.transfer.retry import (
     Clock,
     Retrying,
@@ -30,7 +34,7 @@ from fetcher.transfer.retry import (
     rate_limit_reset,
     retry_after,
 )
-from fetcher.transfer.urls import check_url, host_of, origin, plain
+from fetcher.transfer.urls import check_url, host_of, is_loopback, origin, plain
 
 if TYPE_CHECKING:  # requests loads on the first call: a sync with nothing to fetch skips it
     import requests
@@ -40,7 +44,14 @@ __all__ = ["Http", "Response", "RetryPolicy", "describe", "json_body", "parse_co
 
 USER_AGENT = f"fetcher/{__version__} (+https://pypi.org/project/fetcher/)"
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+REDIRECTS = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 10
 MAX_JSON_BYTES = 256 * 1024 * 1024
+Auth = tuple[str, str]
+
+
+class RedirectError(RemoteError):
+    """A redirect fetcher will not follow: a loop, too many hops, or a refused address."""
 
 
 class Http:
@@ -68,6 +79,7 @@ class Http:
         self._local = threading.local()
         self._count_lock = threading.Lock()
         self._not_before: dict[str, float] = {}  # per host, from X-RateLimit-* headers
+        self._netrc: dict[str, Auth | None] = {}
 
     @property
     def session(self) -> requests.Session:
@@ -107,6 +119,7 @@ class Http:
         retry_statuses: Iterable[int] = RETRY_STATUSES,
         headers: Mapping[str, str] | None = None,
         bearer: Callable[[], str] | None = None,
+        auth: Auth | None = None,
         **kwargs: Any,
     ) -> Response:
         """Send one request, retrying what is safe to retry; return the final answer.
@@ -120,6 +133,8 @@ class Http:
             retry_statuses: Status codes worth retrying.
             headers: Extra headers.
             bearer: Gives the bearer token to send, asked again before every attempt.
+            auth: (user, password) for Basic auth; else the URL's userinfo, else the
+                host's entry in ``~/.netrc``, if any.
             **kwargs: Passed to ``requests.Session.request`` (params, data, json,
                 stream, ...).
 
@@ -129,6 +144,7 @@ class Http:
 
         Raises:
             OfflineError: under ``offline``, before any socket is opened.
+            RedirectError: a redirect loop, too many hops, or one to a refused address.
             RemoteError: when every attempt failed; names the URL and the last answer.
         """
         import requests
@@ -143,6 +159,9 @@ class Http:
             idempotent = method.upper() in {"GET", "HEAD", "PUT", "DELETE", "OPTIONS"}
         retry_on = frozenset(retry_statuses)
         kwargs.setdefault("timeout", (self.policy.connect_timeout, self.policy.read_timeout))
+        if bearer is None:
+            auth = auth or userinfo(url) or self._netrc_auth(url)
+        url = without_userinfo(url)
         last = "no answer"
         last_status: int | None = None
         host = host_of(url)
@@ -156,7 +175,7 @@ class Http:
                 sent = dict(headers or {})
                 if bearer is not None:
                     sent["Authorization"] = f"Bearer {bearer()}"
-                response = self.session.request(method, url, headers=sent, **kwargs)
+                response = self._follow(method, url, sent, auth, kwargs)
             except requests.exceptions.RequestException as exc:
                 last = _describe_exception(exc)
                 if not (idempotent or _failed_to_connect(exc)):
@@ -184,6 +203,40 @@ class Http:
             status=last_status,
             hint="the service may be down; try again later",
         )
+
+    def _follow(self, method: str, url: str, headers: dict[str, str], auth: Auth | None,
+                kwargs: dict[str, Any]) -> Response:
+        """Send, following redirects hop by hop under the same rules as the first URL."""
+        chain = [url]
+        first_host = host_of(url)
+        while True:
+            response = self.session.request(method, url, headers=headers, auth=auth,
+                                            allow_redirects=False, **kwargs)
+            location = response.headers.get("Location")
+            if response.status_code not in REDIRECTS or not location:
+                return response
+            response.close()
+            url = urljoin(url, location)
+            _check_hop(chain, url)
+            chain.append(url)
+            kwargs = {k: v for k, v in kwargs.items() if k != "params"}  # now in the URL
+            if host_of(url) != first_host:  # credentials stay with the host they are for
+                headers = {k: v for k, v in headers.items() if k.lower() != "authorization"}
+                auth = None
+            if response.status_code == 303 or (response.status_code in (301, 302)
+                                               and method.upper() == "POST"):
+                method = "GET"
+                kwargs = {k: v for k, v in kwargs.items() if k not in ("data", "json")}
+
+    def _netrc_auth(self, url: str) -> Auth | None:
+        """The host's login in ``~/.netrc`` (or ``$NETRC``), read once per host."""
+        import requests
+
+        host = host_of(url)
+        if host not in self._netrc:
+            found = requests.utils.get_netrc_auth(url)
+            self._netrc[host] = (str(found[0]), str(found[1])) if found else None
+        return self._netrc[host]
 
     def _server_wait(self, method: str, url: str, response: Response) -> float | None:
         """How long the server asks to wait before the next attempt (None: back off)."""
@@ -336,6 +389,24 @@ def parse_content_range(value: str | None) -> ContentRange | None:
     if not (first.isdigit() and last.isdigit()) or int(last) < int(first):
         return None
     return ContentRange(int(first), int(last), total)
+
+
+def _check_hop(chain: list[str], url: str) -> None:
+    """Refuse a redirect to a URL already visited, past the hop limit, or off the rules."""
+    shown = " -> ".join(plain(u) for u in [*chain, url])
+    parts = urlsplit(url)
+    problem = None
+    if url in chain:
+        problem = "redirects in a loop"
+    elif len(chain) > MAX_REDIRECTS:
+        problem = f"redirects more than {MAX_REDIRECTS} times"
+    elif parts.scheme not in ("https", "http"):
+        problem = f"redirects to a {parts.scheme or 'relative'}: URL"
+    elif parts.scheme == "http" and not is_loopback(parts.hostname or ""):
+        problem = "redirects to plain http:// off loopback"
+    if problem is not None:
+        raise RedirectError(f"{plain(chain[0])} {problem}: {shown}", url=chain[0],
+                            hint="fix the URL in the spec, or tell the site's owner")
 
 
 def _failed_to_connect(exc: requests.exceptions.RequestException) -> bool:

@@ -11,6 +11,9 @@ import ipaddress
 from urllib.parse import urlsplit
 
 from fetcher.errors import UsageError
+from fetcher.secrets import plain, redact
+
+__all__ = ["check_url", "host_of", "is_loopback", "origin", "plain", "redact"]
 
 
 def is_loopback(host: str) -> bool:
@@ -41,18 +44,12 @@ def check_url(url: str) -> None:
     )
 
 
-def plain(url: str) -> str:
-    """The URL without its query, which may hold signed tokens: for messages."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
-
-
 def origin(url: str) -> str:
-    """``scheme://host[:port]`` of a URL."""
+    """``scheme://host[:port]`` of a URL (no userinfo)."""
     parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
+    return f"{parts.scheme}://{host_of(url)}"
 
 
 def host_of(url: str) -> str:
-    """The ``host[:port]`` a URL connects to, lower case."""
-    return urlsplit(url).netloc.lower()
+    """The ``host[:port]`` a URL connects to, lower case, without userinfo."""
+    return urlsplit(url).netloc.rpartition("@")[2].lower()

@@ -34,7 +34,8 @@ def remote(files: FilesHost, name: str, length: int = SIZE, **fields: object) ->
 def leave_part(target: Path, data: bytes, url: str, etag: str | None) -> None:
     """What an earlier process leaves behind when it dies mid-download."""
     part_path(target).write_bytes(data)
-    sidecar_path(target).write_text(json.dumps({"url": url, "etag": etag,
+    fingerprint = hashlib.sha256(url.encode()).hexdigest()  # the sidecar keeps no URL
+    sidecar_path(target).write_text(json.dumps({"url": fingerprint, "etag": etag,
                                                 "last_modified": None}))
 
 

@@ -8,8 +8,9 @@
 - ``clms_tasks``: ``Task``, expiry, and matching an entry to a stored task.
 
 Every authenticated call that answers 401 (expired-token body or plone's
-Unauthorized) invalidates the token, mints a fresh one and is sent once more,
-as the CLMS docs tell clients to do. The catalogue is read anonymously.
+Unauthorized) invalidates the token, mints a fresh one and is sent again, as the
+CLMS docs tell clients to do; a fresh token refused again (a flaky token store)
+is minted anew, up to ``FRESH_TOKENS`` times. The catalogue is read anonymously.
 
 Errors: ``AuthError`` (key refused), ``RequestRejected`` (a rule the server
 applies, found before sending), ``DuplicateRequest`` (the server holds an
@@ -44,6 +45,8 @@ __all__ = [
 ]
 
 JSON_HEADERS = {"Accept": "application/json"}
+FRESH_TOKENS = 5
+"""Tokens minted for one call before a run of 401s counts as a refused key."""
 
 
 class DuplicateRequest(ApiError):
@@ -245,7 +248,7 @@ class ClmsClient:
 
     def _authed(self, method: str, path: str, *, idempotent: bool | None = None,
                 **kwargs: Any) -> Response:
-        """Send with a bearer token; on a 401, mint a fresh token and send once more."""
+        """Send with a bearer token; on a 401, mint a fresh token and send again."""
         tokens = self.tokens
         if tokens is None:
             raise AuthError("no CLMS service key: this call needs one",
@@ -254,7 +257,7 @@ class ClmsClient:
         def bearer() -> str:
             return tokens.token(self.http)
 
-        for attempt in (1, 2):
+        for attempt in range(1, FRESH_TOKENS + 1):
             bearer()  # exchange here, not in the middle of the request
             response = self.http.request(method, self._url(path), idempotent=idempotent,
                                          headers=JSON_HEADERS, bearer=bearer, **kwargs)
@@ -264,9 +267,10 @@ class ClmsClient:
             text = describe(response)
             response.close()
             tokens.invalidate()
-            if attempt == 2:
+            if attempt == FRESH_TOKENS:
                 raise AuthError(
-                    f"the CLMS API refused a freshly issued token for {path} ({text})",
+                    f"the CLMS API refused {FRESH_TOKENS} freshly issued tokens in a row "
+                    f"for {path} ({text})",
                     hint="the key may lack download rights, or its ip_range excludes "
                          "this machine; create a new key if it persists")
         raise AssertionError("unreachable")
