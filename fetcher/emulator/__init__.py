@@ -72,12 +72,13 @@ import os
 import signal
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from fetcher.emulator import catalogue
+from fetcher.emulator import catalogue, mirrors
 from fetcher.emulator.ceda import CedaApp, CedaArchive
 from fetcher.emulator.clms import ClmsApp
 from fetcher.emulator.config import (
@@ -85,6 +86,7 @@ from fetcher.emulator.config import (
     EmulatorConfig,
     FaultRates,
     Outcome,
+    ResultBehaviour,
     config_from_dict,
     config_from_file,
 )
@@ -92,14 +94,15 @@ from fetcher.emulator.control import control
 from fetcher.emulator.faults import Faults, Recorder, RequestRecord
 from fetcher.emulator.files import FilesApp
 from fetcher.emulator.fme import FmeApp
+from fetcher.emulator.postfaults import PostFaults
 from fetcher.emulator.server import App, HostServer
 from fetcher.emulator.tasks import TaskStore
 from fetcher.emulator.tokens import TokenAuthority
 from fetcher.emulator.zenodo import ZenodoApp
 
 __all__ = [
-    "Emulator", "EmulatorConfig", "FaultRates", "Outcome", "Urls", "config_from_dict",
-    "config_from_file", "serve",
+    "Emulator", "EmulatorConfig", "FaultRates", "Outcome", "ResultBehaviour", "Urls",
+    "config_from_dict", "config_from_file", "serve",
 ]
 
 
@@ -113,6 +116,9 @@ class Urls:
     ceda: str
     zenodo: str
     files: str
+    mirror_404: str | None = None
+    mirror_reset: str | None = None
+    mirror_other: str | None = None
 
 
 class Emulator:
@@ -130,24 +136,40 @@ class Emulator:
         self.catalogue = catalogue.build(self.config.catalogue_size)
         self.authority = TokenAuthority(self.clock, self.config.token_lifetime)
         self.tasks: TaskStore
+        self.fme: FmeApp
+        self.clms: ClmsApp
+        self.post_faults: PostFaults
+        self.ceda = CedaArchive(self.config.seed, self.config.ceda_file_size, self.clock.now)
+        self.zenodo = ZenodoApp(self.config.seed, self.config.zenodo_file_size,
+                                self.config.zenodo_rate_limit, self.clock.now,
+                                self.config.zenodo_many_files,
+                                self.config.zenodo_many_file_size)
+        self.files = FilesApp(self.clock.now, self.config.files_password)
         self.urls: Urls
 
     def start(self) -> Emulator:
         """Bind every host and start serving."""
-        fme = self._server("fme", lambda r: self._fme(r))
+        fme = self._server("fme", lambda r: self.fme(r))
         self.tasks = TaskStore(self.config, self.clock, fme.base_url)
-        self._fme = FmeApp(self.config, self.clock, self.tasks)
-        clms_app = ClmsApp(self.config, self.catalogue, self.authority, self.tasks,
-                           self.recorder)
-        clms = self._server("clms", clms_app, lambda r: control(self, r))
-        ceda = self._server("ceda", CedaApp(CedaArchive(self.config.seed,
-                                                        self.config.ceda_file_size)))
-        zenodo = self._server("zenodo", ZenodoApp(self.config.seed, self.config.zenodo_file_size,
-                                                  self.config.zenodo_rate_limit))
-        files = self._server("files", FilesApp())
+        self.fme = FmeApp(self.config, self.clock, self.tasks)
+        self.clms = ClmsApp(self.config, self.catalogue, self.authority, self.tasks,
+                            self.recorder, self.clock)
+        self.post_faults = self.clms.post_faults
+        clms = self._server("clms", self.clms, lambda r: control(self, r))
+        ceda_app = CedaApp(self.ceda)
+        hosts = {"ceda": self._server("ceda", ceda_app),
+                 "zenodo": self._server("zenodo", self.zenodo),
+                 "files": self._server("files", self.files)}
+        extra: dict[str, str] = {}
+        if self.config.mirrors:
+            other = mirrors.OtherBytes([self.files, ceda_app, self.zenodo.route])
+            apps: dict[str, App] = {"mirror_404": mirrors.not_found,
+                                    "mirror_reset": mirrors.reset, "mirror_other": other}
+            extra = {name: self._server(name, app).base_url for name, app in apps.items()}
         self.urls = Urls(
             clms=f"{clms.base_url}/api", token_uri=f"{clms.base_url}/api/@@oauth2-token",
-            fme=fme.base_url, ceda=ceda.base_url, zenodo=zenodo.base_url, files=files.base_url,
+            fme=fme.base_url, **{name: server.base_url for name, server in hosts.items()},
+            **extra,
         )
         for server in self._servers.values():
             server.start()
@@ -188,9 +210,18 @@ class Emulator:
 
     @property
     def stats(self) -> dict[str, int]:
-        """A copy of the counters."""
+        """A copy of the counters, plus ``tasks``: the tasks that exist (children aside)."""
         with self.recorder.lock:
-            return dict(self.recorder.counters)
+            counters = dict(self.recorder.counters)
+        if hasattr(self, "tasks"):
+            counters["tasks"] = sum(1 for t in self.tasks.all() if not t.child)
+        return counters
+
+    def requests_by_path(self, host: str | None = None) -> dict[str, int]:
+        """How many logged requests each path got (on one host, or all)."""
+        with self.recorder.lock:
+            return dict(Counter(r.path for r in self.recorder.log
+                                if host is None or r.host == host))
 
     @property
     def requests(self) -> list[RequestRecord]:
@@ -222,8 +253,9 @@ def serve(config: EmulatorConfig, host: str = "127.0.0.1", ports: dict[str, int]
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, lambda *_: done.set())
     with Emulator(config, host, ports) as emu:
-        for name in ("clms", "token_uri", "fme", "ceda", "zenodo", "files"):
-            announce(f"{name}: {getattr(emu.urls, name)}")
+        for name in ("clms", "token_uri", "fme", "ceda", "zenodo", "files", *mirrors.MIRRORS):
+            if getattr(emu.urls, name) is not None:
+                announce(f"{name}: {getattr(emu.urls, name)}")
         if key_path is not None:
             path = Path(key_path)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
