@@ -166,17 +166,18 @@ def config_from_dict(data: dict[str, Any]) -> EmulatorConfig:
     if unknown:
         raise ValueError(f"unknown emulator option(s): {', '.join(unknown)}")
     values = dict(data)
-    if "faults" in values:
-        values["faults"] = {h: FaultRates(**r) for h, r in values["faults"].items()}
-    if "results" in values:
-        values["results"] = {k: ResultBehaviour(**r) for k, r in values["results"].items()}
-    if "outcomes" in values:
-        values["outcomes"] = {k: Outcome(**o) for k, o in values["outcomes"].items()}
-    if "schedule" in values:
-        values["schedule"] = {k: (float(q), float(p)) for k, (q, p) in values["schedule"].items()}
     try:
+        if "faults" in values:
+            values["faults"] = {h: FaultRates(**r) for h, r in values["faults"].items()}
+        if "results" in values:
+            values["results"] = {k: ResultBehaviour(**r) for k, r in values["results"].items()}
+        if "outcomes" in values:
+            values["outcomes"] = {k: Outcome(**o) for k, o in values["outcomes"].items()}
+        if "schedule" in values:
+            values["schedule"] = {k: (float(q), float(p))
+                                  for k, (q, p) in values["schedule"].items()}
         return EmulatorConfig(**values)
-    except TypeError as exc:
+    except (TypeError, AttributeError) as exc:
         raise ValueError(f"bad emulator option: {exc}") from exc
 
 
