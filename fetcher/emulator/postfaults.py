@@ -15,7 +15,10 @@ Modes (``POST_FAULT_MODES``):
   package (CDSE only, empty) is answered as usual.
 
 A POST meets at most one mode: the next scripted one, else one drawn at the
-configured rates from a generator seeded with the emulator's seed.
+configured rates from a generator seeded with the emulator's seed. Only a POST that
+reaches the service meets one: an anonymous POST (401) or one struck by a host-wide
+fault (``faults``) before processing leaves the script and the generator untouched. The request log
+labels the POST ``post:<mode>``; ``stats["post_faults"]`` counts them.
 """
 
 from __future__ import annotations
