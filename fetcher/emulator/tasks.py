@@ -213,7 +213,8 @@ class TaskStore:
             return
         elapsed = self.clock.now() - task.registered
         rejected = task.outcome is not None and task.outcome.status == "Rejected"
-        if task.parent and elapsed >= task.queued_for and "FMETaskId" not in task.record:
+        handed_to_fme = task.parent and not rejected and elapsed >= task.queued_for
+        if handed_to_fme and "FMETaskId" not in task.record:
             self._fme_ids += 1
             task.record["FMETaskId"] = self._fme_ids
         if elapsed < task.queued_for:
