@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import LC100, Client, lc100, token_for
+from conftest import CORINE, CORINE_FILE, LC100, Client, lc100, token_for
 
 from fetcher.emulator import Emulator, EmulatorConfig, ResultBehaviour, config_from_dict
 from fetcher.emulator.ceda import GEBCO
@@ -85,8 +85,6 @@ def test_a_5_gib_result_zip_streams(rsa_pem: str) -> None:
 
 
 def test_a_sized_prepackaged_result_keeps_its_nested_shape(rsa_pem: str) -> None:
-    from conftest import CORINE, CORINE_FILE
-
     config = EmulatorConfig(fake_clock=True, catalogue_size=0,
                             results={CORINE: ResultBehaviour(size=300_000)})
     with Emulator(config) as emu:

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 import requests
-from conftest import GRANT, LC100, Client, grant, lc100, token_for
+from conftest import CORINE, CORINE_FILE, GRANT, LC100, Client, grant, lc100, token_for
 
 from fetcher import clms_rules as rules
 from fetcher.emulator import Emulator, EmulatorConfig, FaultRates
@@ -70,8 +70,6 @@ def test_an_orphan_stays_queued_without_fme_id_and_blocks_duplicates(client: Cli
 
 
 def test_an_orphan_takes_only_the_first_package(client: Client) -> None:
-    from conftest import CORINE, CORINE_FILE
-
     client.emu.post_faults.script("orphan")
     client.post(lc100(), {"DatasetID": CORINE, "FileID": CORINE_FILE})
     assert [CORINE] == [d["DatasetID"] for d in only_task(client)["Datasets"]]
