@@ -8,6 +8,7 @@ datasets are generated deterministically so that ``@search`` needs several pages
 from __future__ import annotations
 
 import hashlib
+from datetime import datetime, timezone
 from typing import Any
 
 Dataset = dict[str, Any]
@@ -18,6 +19,11 @@ CORINE_UID = "0407d497d3c44bcd93ce8fd5bf78596a"
 CORINE_FILE_ID = "3d9e2413-46ca-4f6e-abf8-b6eb429a4e48"
 CORINE_FILE = "U2018_CLC2018_V2020_20u1.zip"
 WATER_BODIES_UID = "7df9bdf94fe94cb5919c11c9ef5cac65"
+CDSE_PATH = ("/en/products/vegetation-phenology-and-productivity/"
+             "seasonal-trajectories-2017-present-raster-10-m-europe-10-daily")
+CDSE_UID = hashlib.md5(CDSE_PATH.encode(), usedforsecurity=False).hexdigest()
+CDSE_INFO_ID = "5b1c9e7a-3f0d-4c2e-9a41-cd5e0a7b2f10"
+CDSE_BYOC = "8e3a1f62-5d4b-4c7e-b0a9-2f6d1c3e4b57"
 
 LC100_LAYERS = [
     "Bare / Sparse Vegetation Cover Fraction",
@@ -167,6 +173,14 @@ def core_datasets() -> list[Dataset]:
             items=[info("VECTOR", "", "Shapefile", "H:\\Coastal_Zones\\CZ2018_OR.shp", "EEA")],
         ),
         dataset(
+            CDSE_PATH,
+            "Seasonal Trajectories 2017-present (raster 10 m), Europe, 10-daily",
+            uid_=CDSE_UID, temporal_limit=366,
+            geonetwork=("EEA", "2d8c5a4e-0f1b-4e6a-9c3d-7b5e1f0a2c48"),
+            items=[{**info("RASTER", "10m", "Geotiff", "", "CDSE"), "@id": CDSE_INFO_ID,
+                    "byoc_collection": CDSE_BYOC}],
+        ),
+        dataset(
             "/en/products/european-ground-motion-service/egms-basic",
             "European Ground Motion Service: Basic 2019-2023 (vector), Europe, yearly",
             items=[],
@@ -228,3 +242,24 @@ def build(filler_count: int) -> list[Dataset]:
     """The whole catalogue: core datasets, fillers, and their Product folders."""
     datasets = core_datasets() + filler_datasets(filler_count)
     return datasets + products(datasets)
+
+
+def plone_date(when: float | str) -> str:
+    """A date as plone.restapi serialises ``created``/``modified``: ISO with ``+00:00``."""
+    if isinstance(when, str):
+        return when
+    return datetime.fromtimestamp(when, timezone.utc).isoformat(timespec="seconds")
+
+
+def rotate_file_ids(dataset: Dataset) -> dict[str, str]:
+    """Replace every ``downloadable_files`` ``@id`` of a dataset by a new stable one."""
+    rotations = int(dataset.get("_rotations", 0)) + 1
+    items = []
+    changed: dict[str, str] = {}
+    for item in dataset["downloadable_files"]["items"]:
+        new_id = uuid_of(f"{item['@id']}:rotation:{rotations}")
+        changed[item["@id"]] = new_id
+        items.append({**item, "@id": new_id})
+    dataset["_rotations"] = rotations
+    dataset["downloadable_files"] = {"items": items}
+    return changed

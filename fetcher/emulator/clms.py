@@ -11,11 +11,12 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from fetcher.emulator import datarequest, search
+from fetcher.emulator import catalogue, datarequest, postfaults, search
 from fetcher.emulator.catalogue import Dataset
-from fetcher.emulator.config import EmulatorConfig
+from fetcher.emulator.config import Clock, EmulatorConfig
 from fetcher.emulator.exchange import Request, Response, error_msg, json_response
 from fetcher.emulator.faults import Recorder
+from fetcher.emulator.postfaults import PostFaults
 from fetcher.emulator.tasks import TaskStore
 from fetcher.emulator.tokens import UNAUTHORIZED, TokenAuthority, bearer
 from fetcher.sources.clms import rules
@@ -28,12 +29,15 @@ Handler = Callable[[Request, str], Response]
 class ClmsApp:
     """Routes requests of the CLMS host to the services."""
 
-    def __init__(self, config: EmulatorConfig, catalogue: list[Dataset],
-                 authority: TokenAuthority, tasks: TaskStore, recorder: Recorder) -> None:
+    def __init__(self, config: EmulatorConfig, datasets: list[Dataset],
+                 authority: TokenAuthority, tasks: TaskStore, recorder: Recorder,
+                 clock: Clock | None = None) -> None:
         self.config = config
-        self.catalogue = catalogue
-        self.by_uid = {d["UID"]: d for d in catalogue if "_type" not in d}
-        self.by_path = {d["_path"]: d for d in catalogue}
+        self.catalogue = datasets
+        self.by_uid = {d["UID"]: d for d in datasets if "_type" not in d}
+        self.by_path = {d["_path"]: d for d in datasets}
+        self.clock = clock or Clock(config.fake_clock, config.start_time)
+        self.post_faults = PostFaults(config.seed, config.post_faults)
         self.authority = authority
         self.tasks = tasks
         self.recorder = recorder
@@ -87,8 +91,19 @@ class ClmsApp:
         return stored.user_id, None
 
     def post(self, request: Request, user: str) -> Response:
-        """``@datarequest_post`` (§4)."""
+        """``@datarequest_post`` (§4), meeting its route faults (``postfaults.py``)."""
         self.recorder.count("posts")
+        mode = self.post_faults.draw()
+        if mode is not None:
+            self.recorder.count("post_faults")
+        if mode in postfaults.BEFORE:
+            return postfaults.before(str(mode))
+        answer = self._post(request, user, orphan=mode == "orphan")
+        if mode in postfaults.AFTER:
+            return postfaults.after(str(mode))
+        return answer
+
+    def _post(self, request: Request, user: str, orphan: bool) -> Response:
         try:
             body = json.loads(request.body or b"null")
         except ValueError:
@@ -102,20 +117,57 @@ class ClmsApp:
             return error_msg(exc.status, exc.msg)
         except datarequest.Crash as exc:
             return _crash("TypeError", str(exc))
+        via_cdse = [i for i in checked.regular if i.get("DatasetSource") == "CDSE"]
+        regular = [i for i in checked.regular if i.get("DatasetSource") != "CDSE"]
         ok: list[dict[str, str]] = []
         failed: list[dict[str, str]] = []
-        for items, prepackaged in ((checked.prepackaged, True), (checked.regular, False)):
+        for items, prepackaged in ((checked.prepackaged, True), (regular, False)):
             if items:
                 task = self.tasks.create(user, items, prepackaged)
+                if orphan:
+                    self.tasks.orphan(task)
+                    return postfaults.orphaned()
                 if self.config.fme_fails:
-                    task.record.pop("FMETaskId", None)
-                    task.settled = True
+                    self.tasks.orphan(task)
                     failed.append({"TaskID": task.task_id})
                 else:
                     ok.append({"TaskID": task.task_id})
+        self.tasks.schedule_cdse(user, via_cdse)
         if failed and not ok:
             return error_msg(500, M["ALL_FAILED"])
         return json_response(201, {"ErrorTaskIds": failed, "TaskIds": ok})
+
+    def rotate_file_ids(self, uid: str, touch: bool = True) -> dict[str, str]:
+        """Give a dataset's prepackaged files new ``@id`` values; old id -> new id.
+
+        A FileID held from before is then refused (``Error, the FileID is not valid``)
+        and a fresh catalogue lookup finds the new one. ``touch`` also sets the
+        dataset's ``modified`` to now, as an edit in Plone does.
+
+        Raises:
+            KeyError: no dataset with this UID.
+        """
+        changed = catalogue.rotate_file_ids(self._dataset(uid))
+        if touch:
+            self.set_modified(uid)
+        return changed
+
+    def set_modified(self, uid: str, when: float | str | None = None) -> str:
+        """Set a dataset's ``modified`` (epoch seconds, ISO text, or None for now); the value.
+
+        Raises:
+            KeyError: no dataset with this UID.
+        """
+        dataset = self._dataset(uid)
+        stamp = catalogue.plone_date(self.clock.now() if when is None else when)
+        dataset["modified"] = stamp
+        return stamp
+
+    def _dataset(self, uid: str) -> Dataset:
+        dataset = self.by_uid.get(uid)
+        if dataset is None:
+            raise KeyError(f"no dataset with UID {uid!r}")
+        return dataset
 
     def search_tasks(self, request: Request, user: str) -> Response:
         """``@datarequest_search[?status=]`` (§5.3): every task of the caller."""

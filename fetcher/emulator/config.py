@@ -10,7 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-HOSTS = ("clms", "fme", "ceda", "zenodo", "files")
+from fetcher.emulator import ceda, geotiff
+from fetcher.emulator.bodies import check_size
+
+HOSTS = ("clms", "fme", "ceda", "zenodo", "files", "mirror_404", "mirror_reset",
+         "mirror_other")
 FAULT_KINDS = (
     "error_500", "error_502", "error_503", "throttle", "drop", "truncate", "slow",
     "expire_token",
@@ -26,6 +30,9 @@ class FaultRates:
     an answer; ``truncate`` sends fewer body bytes than ``Content-Length`` and closes;
     ``slow`` waits ``slow_seconds`` (real time) before answering; ``expire_token``
     answers a valid bearer token with the expired-token 401 (CLMS only).
+    ``post_fault_after_create`` is the share of the 5xx and ``drop`` faults drawn for
+    a CLMS ``@datarequest_post`` that strike after the request was processed (its
+    tasks exist); the rest strike before, as every other fault does.
     """
 
     error_500: float = 0.0
@@ -39,6 +46,11 @@ class FaultRates:
     retry_after: int = 1
     retry_after_http_date: bool = False
     slow_seconds: float = 0.3
+    post_fault_after_create: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in (*FAULT_KINDS, "post_fault_after_create"):
+            _share(name, getattr(self, name))
 
 
 @dataclass
@@ -47,6 +59,40 @@ class Outcome:
 
     status: Literal["Finished_nok", "Rejected"] = "Finished_nok"
     message: str = "Download process finished with errors"
+
+
+RESULT_MIN_SIZE = 64 * 1024
+POST_FAULT_MODES = ("before_500", "before_502", "before_503", "after_500", "after_502",
+                    "after_503", "after_drop", "orphan")
+
+
+@dataclass
+class ResultBehaviour:
+    """How the FME host serves the results of one dataset's tasks (``results``).
+
+    ``size``: the result zip is exactly this many bytes (streamed; at least 64 KiB), or
+    None for the natural small zip. ``first_byte_delay`` (at most 60) and
+    ``chunk_delay`` (at most 10, between 64 KiB chunks): real seconds. For
+    ``not_ready_seconds`` after FinalizationDateTime (None: ``forbid_after_finish``)
+    the answer is ``not_ready_status`` (403 or 404). ``ttl`` (None: ``result_ttl``):
+    seconds after FinalizationDateTime before the zip is gone (404).
+    """
+
+    size: int | None = None
+    first_byte_delay: float = 0.0
+    chunk_delay: float = 0.0
+    not_ready_seconds: float | None = None
+    not_ready_status: int = 403
+    ttl: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.size is not None:
+            check_size("results.size", self.size, RESULT_MIN_SIZE)
+        _bounded("first_byte_delay", self.first_byte_delay, 60.0)
+        _bounded("chunk_delay", self.chunk_delay, 10.0)
+        if self.not_ready_status not in (403, 404):
+            raise ValueError(f"not_ready_status: expected 403 or 404, got "
+                             f"{self.not_ready_status!r}")
 
 
 @dataclass
@@ -73,6 +119,40 @@ class EmulatorConfig:
     ceda_file_size: int = 300_000
     zenodo_file_size: int = 200_000
     faults: dict[str, FaultRates] = field(default_factory=dict)
+    results: dict[str, ResultBehaviour] = field(default_factory=dict)
+    post_faults: dict[str, float] = field(default_factory=dict)
+    cdse_parent_delay: float = 5.0
+    zenodo_many_files: int = 0
+    zenodo_many_file_size: int = 2048
+    files_password: str = "reader-password"  # noqa: S105 - a documented test password
+    mirrors: bool = False
+
+    def __post_init__(self) -> None:
+        check_size("ceda_file_size", self.ceda_file_size, ceda.MIN_SIZE)
+        check_size("zenodo_file_size", self.zenodo_file_size, geotiff.MIN_SIZE)
+        check_size("zenodo_many_file_size", self.zenodo_many_file_size, geotiff.MIN_SIZE)
+        if not 0 <= self.zenodo_many_files <= 10_000:
+            raise ValueError(f"zenodo_many_files: expected 0 to 10000, got "
+                             f"{self.zenodo_many_files!r}")
+        unknown = sorted(set(self.post_faults) - set(POST_FAULT_MODES))
+        if unknown:
+            raise ValueError(f"post_faults: unknown mode(s) {', '.join(unknown)}; expected "
+                             f"{', '.join(POST_FAULT_MODES)}")
+        for mode, rate in self.post_faults.items():
+            _share(f"post_faults.{mode}", rate)
+        if sum(self.post_faults.values()) > 1:
+            raise ValueError("post_faults: the rates add up to more than 1")
+        _bounded("cdse_parent_delay", self.cdse_parent_delay, float("inf"))
+
+
+def _share(name: str, value: object) -> None:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1:
+        raise ValueError(f"{name}: expected a share from 0 to 1, got {value!r}")
+
+
+def _bounded(name: str, value: object, limit: float) -> None:
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= limit:
+        raise ValueError(f"{name}: expected 0 to {limit} seconds, got {value!r}")
 
 
 def config_from_dict(data: dict[str, Any]) -> EmulatorConfig:
@@ -86,15 +166,18 @@ def config_from_dict(data: dict[str, Any]) -> EmulatorConfig:
     if unknown:
         raise ValueError(f"unknown emulator option(s): {', '.join(unknown)}")
     values = dict(data)
-    if "faults" in values:
-        values["faults"] = {h: FaultRates(**r) for h, r in values["faults"].items()}
-    if "outcomes" in values:
-        values["outcomes"] = {k: Outcome(**o) for k, o in values["outcomes"].items()}
-    if "schedule" in values:
-        values["schedule"] = {k: (float(q), float(p)) for k, (q, p) in values["schedule"].items()}
     try:
+        if "faults" in values:
+            values["faults"] = {h: FaultRates(**r) for h, r in values["faults"].items()}
+        if "results" in values:
+            values["results"] = {k: ResultBehaviour(**r) for k, r in values["results"].items()}
+        if "outcomes" in values:
+            values["outcomes"] = {k: Outcome(**o) for k, o in values["outcomes"].items()}
+        if "schedule" in values:
+            values["schedule"] = {k: (float(q), float(p))
+                                  for k, (q, p) in values["schedule"].items()}
         return EmulatorConfig(**values)
-    except TypeError as exc:
+    except (TypeError, AttributeError) as exc:
         raise ValueError(f"bad emulator option: {exc}") from exc
 
 

@@ -3,8 +3,12 @@
 ``GET /_emulator/stats``, ``GET /_emulator/requests``, ``GET /_emulator/tasks``,
 ``POST /_emulator/clock/advance?seconds=N``, ``POST /_emulator/faults`` (JSON: a
 ``host`` plus ``FaultRates`` fields, or ``{"clear": true}``, or
-``{"script": {"host": ..., "kinds": [...]}}``), ``POST /_emulator/service-key[?user_id=]``.
-They are neither faulted nor logged.
+``{"script": {"host": ..., "kinds": [...]}}``), ``POST /_emulator/service-key[?user_id=]``,
+``POST /_emulator/reset-stats``, ``GET /_emulator/tasks/by-item[?status=..&user_id=]``
+(``count_by_item``), ``GET /_emulator/requests/by-path[?host=]``, and
+``POST /_emulator/call/<handle>/<method>`` with a JSON object of keyword arguments
+(positional ones under ``"args"``) for the runtime controls in ``CALLABLE``; it answers
+``{"result": ...}``, or 400 ``{"error": ...}``. They are neither faulted nor logged.
 """
 
 from __future__ import annotations
@@ -17,6 +21,15 @@ from fetcher.emulator.exchange import Request, Response, json_response
 
 if TYPE_CHECKING:
     from fetcher.emulator import Emulator
+
+CALLABLE = {
+    "post_faults": ("set", "script", "clear"),
+    "fme": ("configure", "expire"),
+    "clms": ("rotate_file_ids", "set_modified"),
+    "ceda": ("bump", "publish"),
+    "zenodo": ("bump", "publish"),
+    "files": ("bump",),
+}
 
 
 def control(emulator: Emulator, request: Request) -> Response | None:
@@ -38,7 +51,29 @@ def control(emulator: Emulator, request: Request) -> Response | None:
     if route == ("POST", "/_emulator/reset-stats"):
         emulator.reset_stats()
         return json_response(200, emulator.stats)
+    if route == ("GET", "/_emulator/tasks/by-item"):
+        statuses = request.query.get("status")
+        return json_response(200, emulator.tasks.count_by_item(statuses,
+                                                               request.param("user_id")))
+    if route == ("GET", "/_emulator/requests/by-path"):
+        return json_response(200, emulator.requests_by_path(request.param("host")))
+    if request.method == "POST" and request.path.startswith("/_emulator/call/"):
+        return _call(emulator, request)
     return None
+
+
+def _call(emulator: Emulator, request: Request) -> Response:
+    handle, _, method = request.path.removeprefix("/_emulator/call/").partition("/")
+    if method not in CALLABLE.get(handle, ()):
+        allowed = "; ".join(f"{h}: {', '.join(m)}" for h, m in CALLABLE.items())
+        return json_response(404, {"error": f"no control {handle}/{method}; try {allowed}"})
+    try:
+        body: dict[str, Any] = json.loads(request.body or b"{}")
+        args = body.pop("args", [])
+        result = getattr(getattr(emulator, handle), method)(*args, **body)
+    except (ValueError, KeyError, TypeError) as exc:
+        return json_response(400, {"error": str(exc)})
+    return json_response(200, {"result": result})
 
 
 def _faults(emulator: Emulator, request: Request) -> Response:

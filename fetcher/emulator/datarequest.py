@@ -9,6 +9,7 @@ whole request and the user's tasks live in ``finalize``.
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -116,7 +117,19 @@ def _item(item: dict[str, Any], lookup: Callable[[str], Dataset | None], checked
         "DatasetSource": info["full_source"], "WekeoChoices": info.get("wekeo_choices", ""),
         "Metadata": _metadata(dataset),
     })
+    if info["full_source"] == "CDSE":
+        out["ByocCollection"] = info.get("byoc_collection", "")
+        out["SpatialResolution"] = _resolution(dataset["title"])
     checked.regular.append(out)
+
+
+def _resolution(title: str) -> int | None:
+    """Metres per pixel from a title's ``raster <N> m|km`` (how the CDSE job tiles)."""
+    match = re.search(r"raster (\d+(?:\.\d+)?) ?(m|km)\b", title)
+    if match is None:
+        return None
+    value = float(match.group(1)) * (1000 if match.group(2) == "km" else 1)
+    return int(value)
 
 
 def _file_item(item: dict[str, Any], dataset: Dataset, out: dict[str, Any]) -> dict[str, Any]:

@@ -76,12 +76,21 @@ class Content:
 
 @dataclass
 class Response:
-    """What to answer: a status, headers, and bytes or a rangeable ``Content``."""
+    """What to answer: a status, headers, and bytes or a rangeable ``Content``.
+
+    ``delay``: real seconds to wait before the status line. ``drop``: close the
+    connection instead of answering; ``reset``: reset it (TCP RST). ``fault``: the
+    label the request log records.
+    """
 
     status: int
     body: bytes | Content = b""
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str | None = None
+    delay: float = 0.0
+    drop: bool = False
+    reset: bool = False
+    fault: str | None = None
 
 
 def json_response(status: int, content: Any, headers: dict[str, str] | None = None) -> Response:

@@ -15,6 +15,9 @@ from dataclasses import asdict, dataclass, field
 from fetcher.emulator.config import FAULT_KINDS, HOSTS, FaultRates
 
 _EXCLUSIVE = ("error_500", "error_502", "error_503", "throttle", "drop", "truncate")
+_DEFERRABLE = ("error_500", "error_502", "error_503", "drop")
+DEFERRABLE_ROUTE = ("clms", "POST", "/api/@datarequest_post")
+"""The one request a fault may strike after processing (``post_fault_after_create``)."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,8 @@ class Faults:
         self._rates: dict[str, FaultRates] = {h: FaultRates() for h in HOSTS}
         self._rngs = {h: random.Random(f"{seed}:{h}") for h in HOSTS}
         self._scripts: dict[str, deque[str]] = {h: deque() for h in HOSTS}
+        # Its own generator, so that a share of 0 leaves every other draw unchanged.
+        self._after = random.Random(f"{seed}:post-after")
         for host, host_rates in rates.items():
             self._apply(host, asdict(host_rates))
 
@@ -81,6 +86,14 @@ class Faults:
         with self._lock:
             return self._rates[host]
 
+    def deferred(self, host: str, method: str, path: str, kind: str) -> bool:
+        """Whether a drawn fault strikes only after the request was processed."""
+        if (host, method, path) != DEFERRABLE_ROUTE or kind not in _DEFERRABLE:
+            return False
+        with self._lock:
+            share = self._rates[host].post_fault_after_create
+            return share > 0 and self._after.random() < share
+
     def draw(self, host: str) -> Draw:
         """Decide the faults of the next request to ``host``."""
         with self._lock:
@@ -121,6 +134,7 @@ class RequestRecord:
 
 STAT_NAMES = (
     "token_grants", "searches", "posts", "polls", "deletes", "downloads", "bytes", "requests",
+    "post_faults",
 )
 
 

@@ -13,6 +13,7 @@ import contextlib
 import email.utils
 import re
 import socket
+import struct
 import sys
 import threading
 import time
@@ -115,14 +116,28 @@ class _Handler(BaseHTTPRequestHandler):
         draw = self.server.faults.draw(self.server.name)
         if draw.slow:
             time.sleep(self.server.faults.rates(self.server.name).slow_seconds)
-        if draw.kind == "drop":
-            self._drop(request)
-            return
         if draw.kind is not None and draw.kind != "truncate":
-            self._send(request, self._fault_response(draw), draw.kind)
+            self._fault(request, draw)
             return
         request.forced_expiry = draw.expire_token
-        self._send(request, self.server.app(request), draw.kind)
+        answer = self.server.app(request)
+        if answer.drop or answer.reset:
+            self._drop(request, answer.fault or "drop", answer.reset)
+            return
+        if answer.delay:
+            time.sleep(answer.delay)
+        self._send(request, answer, draw.kind or answer.fault)
+
+    def _fault(self, request: Request, draw: Draw) -> None:
+        """Answer with the drawn fault, after processing the request when it is deferred."""
+        label = str(draw.kind)
+        if self.server.faults.deferred(self.server.name, request.method, request.path, label):
+            self.server.app(request)
+            label = f"{label}+processed"
+        if draw.kind == "drop":
+            self._drop(request, label)
+        else:
+            self._send(request, self._fault_response(draw), label)
 
     def _fault_response(self, draw: Draw) -> Response:
         if draw.kind == "throttle":
@@ -139,11 +154,17 @@ class _Handler(BaseHTTPRequestHandler):
         titles = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable"}
         return html_response(code, f"{code} {titles[code]}")
 
-    def _drop(self, request: Request) -> None:
+    def _drop(self, request: Request, label: str = "drop", reset: bool = False) -> None:
         self.close_connection = True
-        self._record(request, 0, None, 0, "drop")
+        self._record(request, 0, None, 0, label)
         with contextlib.suppress(OSError):
-            self.connection.shutdown(socket.SHUT_RDWR)
+            if reset:
+                # Linger 0: closing the socket sends RST instead of FIN.
+                self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                           struct.pack("ii", 1, 0))
+                self.connection.close()  # really closed once rfile/wfile are, before any FIN
+            else:
+                self.connection.shutdown(socket.SHUT_RDWR)
 
     def _send(self, request: Request, answer: Response, fault: str | None,
               record: bool = True) -> None:

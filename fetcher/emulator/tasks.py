@@ -2,7 +2,8 @@
 
 Nothing runs in the background: whenever a task is read, its status is brought up to
 date from the clock and its schedule (Queued, then In_progress, then its outcome), so
-a fake clock advanced by a test drives it.
+a fake clock advanced by a test drives it. CDSE parents (``cdse.py``) are created
+the same lazy way once their due time has come.
 """
 
 from __future__ import annotations
@@ -11,12 +12,16 @@ import hashlib
 import json
 import random
 import threading
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from fetcher.emulator import cdse
+from fetcher.emulator.bodies import Body, Literal
 from fetcher.emulator.config import Clock, EmulatorConfig, Outcome
-from fetcher.emulator.results import custom_zip, prepackaged_zip
+from fetcher.emulator.results import custom_zip, prepackaged_zip, sized_result
 
 OK_MESSAGE = "Download process finished successfully"
 ACTIVE = ("Queued", "In_progress")
@@ -35,8 +40,9 @@ class Task:
     prepackaged: bool
     finalized: float | None = None
     settled: bool = False
-    archive: bytes | None = None
+    archive: Body | None = None
     child: bool = False
+    parent: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -51,6 +57,7 @@ class TaskStore:
         self._lock = threading.RLock()
         self._rng = random.Random(f"{config.seed}:tasks")
         self._fme_ids = 4050 + self._rng.randrange(100000)
+        self._pending: list[cdse.PendingParent] = []
 
     def timestamp(self, when: float) -> str:
         """A task timestamp in the configured style (aware since 2025-10, naive before)."""
@@ -62,14 +69,9 @@ class TaskStore:
     def create(self, user_id: str, datasets: list[dict[str, Any]], prepackaged: bool) -> Task:
         """Store a new Queued task and give it an FME id."""
         with self._lock:
-            task_id = str(self._rng.randint(0, 99999999999))
-            while task_id in self._tasks:
-                task_id = str(self._rng.randint(0, 99999999999))
+            task_id = self._new_id()
             now = self.clock.now()
-            queued, running = self.config.schedule.get(
-                datasets[0].get("DatasetID", ""),
-                (self.config.queued_seconds, self.config.in_progress_seconds),
-            )
+            queued, running = self._schedule(datasets)
             self._fme_ids += 1
             record = {
                 "Datasets": datasets, "Status": "Queued", "UserID": user_id,
@@ -82,6 +84,48 @@ class TaskStore:
                 self._add_children(task)
             return task
 
+    def _new_id(self) -> str:
+        task_id = str(self._rng.randint(0, 99999999999))
+        while task_id in self._tasks:
+            task_id = str(self._rng.randint(0, 99999999999))
+        return task_id
+
+    def _schedule(self, datasets: list[dict[str, Any]]) -> tuple[float, float]:
+        return self.config.schedule.get(
+            datasets[0].get("DatasetID", ""),
+            (self.config.queued_seconds, self.config.in_progress_seconds),
+        )
+
+    def orphan(self, task: Task) -> None:
+        """Leave a task Queued for ever without FMETaskId (the FME hand-off failed)."""
+        with self._lock:
+            task.record.pop("FMETaskId", None)
+            task.settled = True
+
+    def schedule_cdse(self, user_id: str, datasets: list[dict[str, Any]]) -> None:
+        """Have the async job create the parent task of these CDSE items, if it can."""
+        if datasets and not cdse.job_fails(datasets):
+            due = self.clock.now() + self.config.cdse_parent_delay
+            with self._lock:
+                self._pending.append(cdse.PendingParent(due, user_id, datasets))
+
+    def _materialize(self) -> None:
+        """Create the CDSE parents whose time has come (called under the lock)."""
+        now = self.clock.now()
+        due = [p for p in self._pending if p.due <= now]
+        self._pending = [p for p in self._pending if p.due > now]
+        for pending in due:
+            task_id = self._new_id()
+            group = cdse.group_id(self._rng)
+            record = cdse.parent_record(task_id, group, pending.user_id, pending.datasets,
+                                        self.timestamp(pending.due))
+            queued, running = self._schedule(pending.datasets)
+            task = Task(task_id, record, pending.due, queued, running,
+                        self._outcome(pending.datasets), False, parent=True)
+            self._tasks[task_id] = task
+            if self.config.cdse_children:
+                self._add_children(task, group)
+
     def _outcome(self, datasets: list[dict[str, Any]]) -> Outcome | None:
         for item in datasets:
             if item.get("DatasetID") in self.config.outcomes:
@@ -93,19 +137,11 @@ class TaskStore:
             return Outcome()
         return None
 
-    def _add_children(self, parent: Task) -> None:
-        group = "-".join(f"{self._rng.randrange(10000):04d}" for _ in range(4))
+    def _add_children(self, parent: Task, group: str | None = None) -> None:
+        group = group or cdse.group_id(self._rng)
         for n in range(2):
             child_id = str(self._rng.randint(0, 99999999999))
-            batch = hashlib.md5(f"{parent.task_id}:{n}".encode(),
-                                usedforsecurity=False).hexdigest()
-            record = {
-                "cdse_task_role": "child", "cdse_task_group_id": group,
-                "CDSEBatchID": batch, "GpkgFileName": f"{batch}.gpkg", "Status": "QUEUED",
-                "Datasets": parent.record["Datasets"][0],
-                "UserID": parent.record["UserID"],
-                "RegistrationDateTime": parent.record["RegistrationDateTime"],
-            }
+            record = cdse.child_record(parent.record, group, cdse.batch_id(parent.task_id, n))
             self._tasks[child_id] = Task(child_id, record, parent.registered,
                                          parent.queued_for, parent.in_progress_for, None,
                                          False, child=True)
@@ -113,6 +149,7 @@ class TaskStore:
     def get(self, task_id: str) -> Task | None:
         """One task, brought up to date, or None."""
         with self._lock:
+            self._materialize()
             task = self._tasks.get(task_id)
             if task is not None:
                 self._refresh(task)
@@ -121,6 +158,7 @@ class TaskStore:
     def of_user(self, user_id: str) -> list[Task]:
         """Every task of one user, brought up to date, in creation order."""
         with self._lock:
+            self._materialize()
             tasks = [t for t in self._tasks.values() if t.record.get("UserID") == user_id]
             for task in tasks:
                 self._refresh(task)
@@ -129,6 +167,7 @@ class TaskStore:
     def by_fme_id(self, fme_id: int) -> Task | None:
         """The task FME knows by ``fme_id``, brought up to date."""
         with self._lock:
+            self._materialize()
             for task in self._tasks.values():
                 if task.record.get("FMETaskId") == fme_id:
                     self._refresh(task)
@@ -174,6 +213,10 @@ class TaskStore:
             return
         elapsed = self.clock.now() - task.registered
         rejected = task.outcome is not None and task.outcome.status == "Rejected"
+        handed_to_fme = task.parent and not rejected and elapsed >= task.queued_for
+        if handed_to_fme and "FMETaskId" not in task.record:
+            self._fme_ids += 1
+            task.record["FMETaskId"] = self._fme_ids
         if elapsed < task.queued_for:
             status = "Queued"
         elif elapsed < task.queued_for + task.in_progress_for and not rejected:
@@ -201,18 +244,26 @@ class TaskStore:
             task.record["Status"] = outcome.status
             return
         task.record["Status"] = "Finished_ok"
-        data = self.archive(task)
+        body = self.archive(task)
         task.record["DownloadURL"] = (
             f"{self.fme_url}/clmsdatadownload/results/{task.record['FMETaskId']}.zip"
         )
-        task.record["FileSize"] = len(data)
+        task.record["FileSize"] = body.size
 
-    def archive(self, task: Task) -> bytes:
-        """The task's result zip, built once, deterministic for the request content."""
+    def archive(self, task: Task) -> Body:
+        """The task's result zip, built once, deterministic for the request content.
+
+        Its size is the dataset's ``results`` size when one is configured.
+        """
         if task.archive is None:
             datasets = task.record["Datasets"]
-            build = prepackaged_zip if task.prepackaged else custom_zip
-            task.archive = build(datasets, self.config.seed)
+            behaviour = self.config.results.get(datasets[0].get("DatasetID", ""))
+            if behaviour is not None and behaviour.size is not None:
+                task.archive = sized_result(datasets, self.config.seed, task.prepackaged,
+                                            behaviour.size)
+            else:
+                build = prepackaged_zip if task.prepackaged else custom_zip
+                task.archive = Literal(build(datasets, self.config.seed))
         return task.archive
 
     def active_datasets(self, user_id: str) -> list[Any]:
@@ -226,9 +277,33 @@ class TaskStore:
     def all(self) -> list[Task]:
         """Every task, brought up to date."""
         with self._lock:
+            self._materialize()
             for task in self._tasks.values():
                 self._refresh(task)
             return list(self._tasks.values())
+
+
+    def count_by_item(self, statuses: Iterable[str] | None = None,
+                      user_id: str | None = None) -> dict[str, int]:
+        """How many tasks hold each normalised item (children aside), keyed by its JSON.
+
+        ``statuses`` keeps only tasks in those statuses; ``user_id`` only that user's.
+        """
+        wanted = set(statuses) if statuses is not None else None
+        counts: Counter[str] = Counter()
+        for task in self.all():
+            if task.child or (wanted is not None and task.record.get("Status") not in wanted):
+                continue
+            if user_id is not None and task.record.get("UserID") != user_id:
+                continue
+            for item in task.record.get("Datasets", []):
+                counts[item_key(item)] += 1
+        return dict(counts)
+
+
+def item_key(item: Any) -> str:
+    """The key ``count_by_item`` files a normalised item under: its sorted-key JSON."""
+    return json.dumps(item, sort_keys=True)
 
 
 def digest(item: Any) -> str:

@@ -204,3 +204,25 @@ def test_control_endpoints(faulty: Emulator) -> None:
     assert get(f"{faulty.urls.files}/random/1/a").status_code == 503
     assert get(f"{root}/_emulator/stats").json()["requests"] == 1
     assert get(f"{root}/_emulator/requests").json()[0]["host"] == "files"
+
+
+def test_runtime_controls_over_http(faulty: Emulator) -> None:
+    from conftest import Client, lc100, token_for
+
+    root = faulty.urls.clms.removesuffix("/api")
+    client = Client(faulty, token_for(faulty, faulty.service_key()))
+
+    def call(target: str, **body: Any) -> requests.Response:
+        with requests.post(f"{root}/_emulator/call/{target}", json=body, timeout=5) as answer:
+            answer.content  # noqa: B018 - read before closing
+            return answer
+
+    assert {"result": None} == call("post_faults/script", args=["after_503"]).json()
+    assert 503 == client.post(lc100()).status_code
+    counts = get(f"{root}/_emulator/tasks/by-item").json()
+    assert [1] == list(counts.values())
+    assert {"result": 1} == call("files/bump", path="/random/10/a").json()
+    assert 400 == call("ceda/bump", path_or_name="nope").status_code
+    assert 404 == call("tasks/force").status_code
+    by_path = get(f"{root}/_emulator/requests/by-path?host=clms").json()
+    assert 1 == by_path["/api/@datarequest_post"]
