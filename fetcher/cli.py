@@ -103,6 +103,9 @@ def sync(
                                          )] = False,
     retry_failed: Annotated[bool, typer.Option(
         "--retry-failed", help="Request again items whose retry budget is spent.")] = False,
+    refresh_catalogue: Annotated[bool, typer.Option(
+        "--refresh-catalogue", help="Forget remembered catalogue entries and file listings; "
+                                    "look them up again.")] = False,
     wait_lock: Annotated[float, typer.Option(
         "--wait-lock", min=0, help="Wait up to S seconds for another sync on this ledger."
     )] = 0.0,
@@ -122,7 +125,8 @@ def sync(
     from fetcher.reconcile.apply import SyncOptions
 
     options = SyncOptions(wait=not no_wait, timeout=timeout, jobs=jobs, offline=offline,
-                          retry_failed=retry_failed, frozen=frozen, wait_lock=wait_lock)
+                          retry_failed=retry_failed, frozen=frozen, wait_lock=wait_lock,
+                          refresh_catalogue=refresh_catalogue)
     display = for_terminal(quiet or json)
     try:
         report = run_sync(_paths(paths), _settings(db, data_dir), options, display=display)
@@ -278,12 +282,17 @@ EMULATOR_HELP = """Serve the bundled emulator on 127.0.0.1 for manual tests and 
 Prints the URLs of its hosts and the environment to point fetcher at them. The
 --config file (YAML or JSON) takes the fields of fetcher.emulator.EmulatorConfig:
 seed, fake_clock, token_lifetime, queued_seconds, in_progress_seconds, schedule,
-outcomes, failure_rate, rejection_rate, result_ttl, forbid_after_finish,
-cdse_children, timestamp_style, catalogue_size, fme_fails, zenodo_rate_limit,
-ceda_file_size, zenodo_file_size, faults (per host: error_500, error_502,
-error_503, throttle, retry_after, retry_after_http_date, drop, truncate, slow,
-slow_seconds, expire_token). Control endpoints: /_emulator/stats, /requests,
-/clock/advance?seconds=N, /faults, /service-key on the CLMS port.
+outcomes, failure_rate, rejection_rate, result_ttl, forbid_after_finish, results
+(per DatasetID: size, first_byte_delay, chunk_delay, not_ready_seconds,
+not_ready_status, ttl), post_faults (before_500/502/503, after_500/502/503,
+after_drop, orphan), cdse_children, cdse_parent_delay, timestamp_style,
+catalogue_size, fme_fails, zenodo_rate_limit, zenodo_many_files,
+zenodo_many_file_size, ceda_file_size, zenodo_file_size, files_password, mirrors,
+faults (per host: error_500, error_502, error_503, throttle, retry_after,
+retry_after_http_date, drop, truncate, slow, slow_seconds, expire_token,
+post_fault_after_create). Control endpoints: /_emulator/stats, /requests,
+/requests/by-path, /tasks/by-item, /clock/advance?seconds=N, /faults,
+/call/<handle>/<method>, /service-key on the CLMS port.
 """
 
 

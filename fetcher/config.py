@@ -20,6 +20,7 @@ DEFAULTS = {
     "FETCHER_ZENODO_URL": "https://zenodo.org",
     "FETCHER_POLL_INTERVAL": "5",
     "FETCHER_LEASE_SECONDS": "60",
+    "FETCHER_CLMS_STALE_AFTER": "24",
 }
 
 
@@ -36,6 +37,8 @@ class Settings:
     poll_interval: float = 5.0
     location: str | None = None
     lease_seconds: float = 60.0
+    clms_stale_after: float = 24 * 3600.0
+    """Seconds (``FETCHER_CLMS_STALE_AFTER`` is in hours) before an unfinished task is stale."""
 
     def site(self, shared: bool) -> str:
         """The name under which this data folder's files are recorded in the ledger.
@@ -69,6 +72,8 @@ class Settings:
             poll_interval=_seconds(get("FETCHER_POLL_INTERVAL"), "FETCHER_POLL_INTERVAL"),
             location=env.get("FETCHER_LOCATION") or None,
             lease_seconds=_seconds(get("FETCHER_LEASE_SECONDS"), "FETCHER_LEASE_SECONDS"),
+            clms_stale_after=3600 * _number(get("FETCHER_CLMS_STALE_AFTER"),
+                                            "FETCHER_CLMS_STALE_AFTER", "hours", 24 * 365),
         )
         given = {k: v for k, v in overrides.items() if v is not None}
         if "data_dir" in given:
@@ -77,12 +82,16 @@ class Settings:
 
 
 def _seconds(value: str, name: str) -> float:
+    return _number(value, name, "seconds", 3600)
+
+
+def _number(value: str, name: str, unit: str, most: float) -> float:
     from fetcher.errors import UsageError
 
     try:
-        seconds = float(value)
+        number = float(value)
     except ValueError:
-        seconds = -1.0
-    if not 0 < seconds <= 3600:
-        raise UsageError(f"{name}={value!r}: expected seconds between 0 and 3600")
-    return seconds
+        number = -1.0
+    if not 0 < number <= most:
+        raise UsageError(f"{name}={value!r}: expected {unit} between 0 and {most:g}")
+    return number

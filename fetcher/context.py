@@ -7,7 +7,7 @@ the sources, which see nothing else of the engine.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -31,6 +31,8 @@ class StepContext:
     ledger: Ledger
     http: Http
     journal: Journal
+    expected: Mapping[str, Mapping[str, tuple[int, str]]] | None = None
+    """Under ``--frozen``: per item key, every file's (size, sha256) from the lock."""
     _services: dict[str, Any] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -55,6 +57,24 @@ class StepContext:
         where = step.item.origin if step.item is not None and exc.exit_code == 2 else ""
         self.journal.fail(step.key, exc, where=where)
         self.ledger.event("error", exc.message, step.key)
+
+    def refresh(self, step: Step, resolution_key: str | None, why: str) -> bool:
+        """The server contradicts what the ledger remembers of an item: forget it, once.
+
+        Caches are facts with an age: a catalogue entry or a listing the server
+        contradicts is looked up again, once in the run, before the item fails.
+
+        Returns:
+            True when the resolution was forgotten (plan again: it is resolved anew);
+            False when it was refreshed already in this run (the item fails).
+        """
+        if (resolution_key is None or resolution_key in self.journal.refreshed
+                or self.expected is not None):  # --frozen: the lock's resolutions stand
+            return False
+        self.journal.refreshed.add(resolution_key)
+        self.ledger.forget_resolution(resolution_key)
+        self.note(step.key, f"{why}; looking it up again")
+        return True
 
     def note(self, key: str, text: str) -> None:
         """A line of an item's story in the report."""

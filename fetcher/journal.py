@@ -61,6 +61,8 @@ class Journal:
         self.failed: set[str] = set()  # items that cannot progress in this run
         self.submitted: set[str] = set()  # items whose request this run posted
         self.seen: set[str] = set()  # items whose task this run posted or read from the server
+        self.refreshed: set[str] = set()  # resolutions looked up again in this run
+        self.retried: set[str] = set()  # items whose download is tried again in this run
 
     def count(self, name: str, n: int = 1) -> None:
         """Count requests of one kind (posts, task_lists, catalogue, listings, ...)."""

@@ -58,7 +58,10 @@ class LeaseRows(LedgerBase):
             conn.execute(update(LeaseRow).where(LeaseRow.holder == holder)
                          .values(expires_at=now + ttl))
 
-    def release(self, holder: str) -> None:
-        """Give back every lease ``holder`` has."""
+    def release(self, holder: str, *, keep: set[str] | None = None) -> None:
+        """Give back every lease ``holder`` has, but those on the items in ``keep``."""
+        query = delete(LeaseRow).where(LeaseRow.holder == holder)
+        if keep:
+            query = query.where(LeaseRow.item_key.not_in(sorted(keep)))
         with self._write() as conn:
-            conn.execute(delete(LeaseRow).where(LeaseRow.holder == holder))
+            conn.execute(query)

@@ -66,7 +66,7 @@ class TaskRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     item_key: Mapped[str] = mapped_column(ForeignKey("items.key", ondelete="CASCADE"))
-    task_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    task_id: Mapped[str | None] = mapped_column(String(64))  # shared by twin items
     status: Mapped[str] = mapped_column(String(32))
     message: Mapped[str] = mapped_column(Text, default="")
     entry: Mapped[dict[str, object]] = mapped_column(JSON)
@@ -77,7 +77,8 @@ class TaskRow(Base):
     created_at: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[float] = mapped_column(Float)
 
-    __table_args__ = (Index("ix_tasks_item_key", "item_key"),)
+    __table_args__ = (Index("ix_tasks_item_key", "item_key"),
+                      Index("ix_tasks_task_id", "task_id"))
 
 
 class TaskStatusRow(Base):

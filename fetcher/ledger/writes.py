@@ -45,6 +45,13 @@ class Writes(LedgerBase):
             conn.execute(statement.on_conflict_do_update(
                 index_elements=["key"], set_={k: v for k, v in values.items() if k != "key"}))
 
+    def forget_resolution(self, key: str) -> None:
+        """Drop a remembered resolution (the server contradicted it): it is looked up again."""
+        with self._write() as conn:
+            conn.execute(delete(ResolutionRow).where(ResolutionRow.key == key))
+            conn.execute(insert(EventRow).values(at=self.now(), item_key=None, kind="refresh",
+                                                 message=f"resolution {key} forgotten"))
+
     def add_intent(self, item_key: str, entry: Mapping[str, Any]) -> int:
         """Record, before posting, that a request for this item is about to go out."""
         now = self.now()

@@ -13,11 +13,11 @@ from typing import Any
 from fetcher.config import Settings
 from fetcher.errors import FetcherError, SpecProblem
 from fetcher.ops.common import read_snapshot
-from fetcher.reconcile.plan import Plan, Policy, plan
+from fetcher.reconcile.plan import ALIVE, Plan, Policy, plan
 from fetcher.sources import resolution_key, source_for
 from fetcher.spec import Specs, load_specs
 from fetcher.transfer.files import hash_file, stat_files
-from fetcher.types import FileRecord, Snapshot
+from fetcher.types import Action, FileRecord, Snapshot, Step, TaskRecord
 
 
 def plan_specs(paths: Sequence[str | Path] = ("specs",), settings: Settings | None = None,
@@ -34,6 +34,7 @@ def plan_specs(paths: Sequence[str | Path] = ("specs",), settings: Settings | No
     snapshot = read_snapshot(settings) if snapshot is None else snapshot
     disk = stat_files(settings.data_dir,
                       (f.path for files in snapshot.files.values() for f in files))
+    policy = policy or Policy(stale_after=settings.clms_stale_after)
     return specs, plan(specs.items, snapshot, disk, time.time() if now is None else now, policy)
 
 
@@ -138,7 +139,7 @@ def status(paths: Sequence[str | Path] = ("specs",), settings: Settings | None =
         row = ItemStatus(
             key=step.key, item=step.label,
             source=step.item.source.value if step.item else (record.source if record else "?"),
-            state="failed" if step.held else STATES[step.action.value],
+            state=_state(step, task),
             reason=step.reason + (f"; {step.held}" if step.held else ""),
             task_id=task.task_id if task else None,
             server_status=task.status if task and task.task_id else None,
@@ -156,6 +157,15 @@ def status(paths: Sequence[str | Path] = ("specs",), settings: Settings | None =
         report.lock_problems = (lockfile.spec_differences(specs.items, locked)
                                 + lockfile.file_differences(specs.items, snapshot, locked))
     return report
+
+
+def _state(step: Step, task: TaskRecord | None) -> str:
+    """What ``status`` calls an item's state, from its next step."""
+    if step.held:
+        return "failed"
+    if step.action is Action.RESUBMIT and task is not None and task.status in ALIVE:
+        return "stale"
+    return STATES[step.action.value]
 
 
 def verify_records(data_dir: Path, files: Iterable[FileRecord]) -> list[str]:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from fetcher.config import Settings
 from fetcher.context import StepContext
+from fetcher.errors import UsageError
 from fetcher.journal import Journal
 from fetcher.reconcile.apply import Reconciler, SyncOptions
 from fetcher.reconcile.report import Report
@@ -51,9 +53,15 @@ def sync(paths: Sequence[str | Path] = ("specs",), settings: Settings | None = N
 
     settings = settings or Settings.from_env()
     options = options or SyncOptions()
+    options = replace(options, policy=replace(options.policy,
+                                              stale_after=settings.clms_stale_after))
     specs = load_specs(list(paths))
     http = http or Http(offline=options.offline)
     wall = time.monotonic()
+    if options.frozen and options.refresh_catalogue:
+        raise UsageError("--frozen uses the catalogue entries of fetcher.lock; "
+                         "--refresh-catalogue would look them up again",
+                         hint="give one of the two")
     locked = _frozen_lock(specs) if options.frozen else None
     with open_ledger(settings, now=http.now) as ledger, \
             ReconcilerLock(ledger, now=time.time, sleep=time.sleep) as lock:
@@ -61,9 +69,14 @@ def sync(paths: Sequence[str | Path] = ("specs",), settings: Settings | None = N
             lock.acquire(options.wait_lock)
         if locked is not None:
             _seed_from_lock(ledger, specs.items, locked)
+        if options.refresh_catalogue:
+            _forget_resolutions(ledger, specs.items)
         journal = Journal(specs.items, log=log or (display.log if display else None),
                           progress=display)
-        ctx = StepContext(settings, ledger, http, journal)
+        ctx = StepContext(settings, ledger, http, journal,
+                          expected=None if locked is None else {
+                              key: {path: (size, sha) for path, size, sha in entry.files}
+                              for key, entry in locked.items()})
         report = Reconciler(ctx, options, heartbeat=lock.heartbeat, display=display).run(
             specs.items)
         if locked is not None:
@@ -84,6 +97,12 @@ def _frozen_lock(specs: Specs) -> dict[str, Any]:
             f"--frozen: the specs differ from {lockfile.LOCK_NAME}: " + "; ".join(differences),
             hint="run `fetcher sync` and `fetcher lock` to accept the change")
     return locked
+
+
+def _forget_resolutions(ledger: Ledger, items: Sequence[Item]) -> None:
+    """``--refresh-catalogue``: every catalogue entry and listing is looked up again."""
+    for key in sorted({k for item in items if (k := resolution_key(item)) is not None}):
+        ledger.forget_resolution(key)
 
 
 def _seed_from_lock(ledger: Ledger, items: Sequence[Item], locked: dict[str, Any]) -> None:

@@ -3,14 +3,17 @@
 Each round plans afresh from the ledger, then acts on every step: resolve
 references, verify changed files, adopt or submit server requests (the source
 commits the intent before the POST leaves), poll all open tasks with one task
-listing per source, download and extract. Rounds repeat, sleeping a growing share
-of the time waited while tasks are only waiting, until nothing is pending, the
-timeout passes, or ``--no-wait`` returns after submitting. Time and sleep are
-injected (through the network seam's clock).
+listing per source, and start downloads, which run in workers beside the rounds
+(``downloads.Downloads``): a finished download is recorded at the next round, and
+a round that has nothing else to do waits for the first download to finish or the
+next poll to fall due, whichever comes first. Rounds repeat until nothing is
+pending, the timeout passes, or ``--no-wait`` returns after submitting. Time and
+sleep are injected (through the network seam's clock).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
@@ -20,6 +23,7 @@ from fetcher.context import StepContext
 from fetcher.errors import AuthError, FetcherError, OfflineError
 from fetcher.journal import Journal
 from fetcher.reconcile import local
+from fetcher.reconcile.downloads import Downloads
 from fetcher.reconcile.leases import Leases
 from fetcher.reconcile.plan import Plan, Policy, plan
 from fetcher.reconcile.report import Report, build_report
@@ -50,6 +54,7 @@ class SyncOptions:
     poll_fraction: float = 0.15
     wait_lock: float = 0.0
     frozen: bool = False
+    refresh_catalogue: bool = False
     policy: Policy = field(default_factory=Policy)
 
 
@@ -94,6 +99,7 @@ class Reconciler:
         self.heartbeat = heartbeat or (lambda: None)
         self.last: tuple[Plan, Snapshot] = (Plan(), Snapshot())
         self.started = ctx.now()
+        self.downloads = Downloads(ctx, jobs=options.jobs, per_host=options.per_host)
 
     @property
     def journal(self) -> Journal:
@@ -110,7 +116,10 @@ class Reconciler:
         try:
             waited_out = self._rounds(items)
         finally:
-            self.leases.close()
+            try:
+                self.downloads.close()
+            finally:
+                self.leases.close()
         final, snapshot = self.last
         return build_report(self.journal, final, snapshot, seconds=self.ctx.now() - self.started,
                             http_requests=self.ctx.http.requests_made,
@@ -121,14 +130,17 @@ class Reconciler:
         backoff = Backoff(self.ctx.settings.poll_interval, self.options.poll_max,
                           self.options.poll_fraction)
         polled = False
+        downloads = self.downloads
         while True:
             self.heartbeat()
+            downloads.collect(0)
             work = self._work(self._plan(items))
             if self.options.offline:
                 if self._offline_round(work):
                     continue
                 return False
-            acting = [s for s in work if s.action is not Action.WAIT]
+            busy = downloads.busy
+            acting = [s for s in work if s.action is not Action.WAIT and s.key not in busy]
             waiting = [s for s in work if s.action is Action.WAIT]
             deferred: list[Step] = []
             if acting:
@@ -137,17 +149,21 @@ class Reconciler:
                     try:
                         self._act(claimed)
                     finally:
-                        self.leases.release()
+                        self.leases.release(keep=downloads.busy)
                     continue
             if not waiting and not deferred:
-                return False
+                if not downloads.collect(None):
+                    return False
+                continue
             interval = backoff.next(self.ctx.now())
             if deferred and not waiting:
                 # Other workers hold these items: wait for them like for the server.
                 if not self.options.wait or self._timed_out(interval):
+                    if downloads.collect(None):
+                        continue
                     return True
                 self.journal.log(f"{len(deferred)} item(s) being worked on by another worker")
-                self.ctx.http.sleep(min(interval, self.leases.ttl / 3))
+                self._pause(min(interval, self.leases.ttl / 3))
                 continue
             if not polled:
                 # A run that finds tasks already waiting asks the server once at once.
@@ -155,17 +171,34 @@ class Reconciler:
                 if any(s.task_id and s.key not in self.journal.seen for s in waiting):
                     self._poll(waiting)
                     continue
-            if not self.options.wait:
-                return True
-            if self._timed_out(interval):
+            if not self.options.wait or self._timed_out(interval):
+                if downloads.collect(None):  # downloads under way finish first
+                    continue
+                if not self.options.wait:
+                    return True
                 self.journal.log(f"stopped waiting after {self.options.timeout:.0f} s "
                                  "(--timeout); a later sync picks the tasks up")
                 return self.options.timeout is not None
             self.journal.log(f"waiting {interval:.0f} s for {len(waiting)} task(s)")
             self._show_waiting(waiting)
+            if self._pause(interval):
+                polled = True
+                self._poll(waiting)
+
+    def _pause(self, interval: float) -> bool:
+        """Wait ``interval`` for the next poll; False when a download finished first.
+
+        With downloads under way the wait is real (the first to finish ends it); a
+        fake clock (tests) is then moved by what the real wait did not cover.
+        """
+        if not self.downloads.busy:
             self.ctx.http.sleep(interval)
-            polled = True
-            self._poll(waiting)
+            return True
+        began = time.monotonic()
+        if self.downloads.collect(interval):
+            return False
+        self.ctx.http.sleep(max(0.0, interval - (time.monotonic() - began)))
+        return True
 
     # --- one round --------------------------------------------------------
 
@@ -196,10 +229,7 @@ class Reconciler:
             self._guard_all(group, source.submit)
         fetches = by_action.get(Action.DOWNLOAD, [])
         if fetches:
-            from fetcher.reconcile import downloads  # requests loads only when needed
-
-            downloads.download_all(self.ctx, fetches, jobs=self.options.jobs,
-                                   per_host=self.options.per_host)
+            self.downloads.start(fetches)
 
     def _claim(self, items: Sequence[Item], acting: list[Step]) -> tuple[list[Step], list[Step]]:
         """Lease the items to act on, then keep only steps a fresh plan still agrees with.

@@ -2,73 +2,129 @@
 
 The workers download, extract and hash; the engine's thread writes the ledger,
 one transaction per finished item, so a file is recorded only once it is whole.
+Downloads run beside the engine's rounds: one item's slow or retried download
+never holds back polling, submitting or downloading the others.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import replace
 from pathlib import Path
 
 from fetcher import failpoints
 from fetcher.context import StepContext
-from fetcher.errors import ArchiveError, FetcherError, StorageError
-from fetcher.reconcile.local import extract_archive, file_record
+from fetcher.errors import ArchiveError, FetcherError, IntegrityError, StorageError
+from fetcher.reconcile.local import LOCK_HINT, extract_archive, file_record, not_as_locked, relative
 from fetcher.sources import resolution_key, source_for
 from fetcher.transfer.archives import is_archive
 from fetcher.transfer.download import fetch
 from fetcher.transfer.gates import HostGates
-from fetcher.types import FileRecord, LocalFile, RemoteFile, Snapshot, Step
+from fetcher.types import FileRecord, Item, LocalFile, RemoteFile, Snapshot, Step, TaskRecord
 
 Job = tuple[Step, list[tuple[RemoteFile, Path]]]
 Placed = tuple[list[LocalFile], list[FileRecord]]
 
 
+class Downloads:
+    """Items' downloads, running in worker threads while the engine polls and submits.
+
+    ``start`` hands items to the workers and returns at once; ``collect`` records
+    what finished (on the engine's thread, one transaction per item), waiting for
+    the first to finish when asked to. An item whose download fails is reported,
+    or, when its source learnt something that may help, planned again once.
+    """
+
+    def __init__(self, ctx: StepContext, *, jobs: int, per_host: int) -> None:
+        self.ctx = ctx
+        self.gates = HostGates(per_host)
+        self.pool = ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="fetch")
+        self.running: dict[Future[Placed], tuple[Step, TaskRecord | None]] = {}
+
+    @property
+    def busy(self) -> set[str]:
+        """The items being downloaded now."""
+        return {step.key for step, _ in self.running.values()}
+
+    def start(self, steps: Sequence[Step]) -> None:
+        """Start downloading each item not already being downloaded."""
+        snapshot = self.ctx.ledger.snapshot()
+        busy = self.busy
+        for step in steps:
+            if step.key in busy:
+                continue
+            task = snapshot.tasks.get(step.key)
+            try:
+                files = _targets(self.ctx, step, snapshot)
+            except FetcherError as exc:
+                self.ctx.fail(step, exc)
+                continue
+            future = self.pool.submit(self._one, step, task, files)
+            self.running[future] = (step, task)
+
+    def collect(self, timeout: float | None = 0.0) -> bool:
+        """Record the downloads that finished, waiting up to ``timeout`` real seconds
+        (None: until one finishes) when none has; True when any was collected."""
+        if not self.running:
+            return False
+        done, _ = wait(list(self.running), timeout=timeout, return_when=FIRST_COMPLETED)
+        for future in done:
+            step, task = self.running.pop(future)
+            self._settle(step, task, future)
+        return bool(done)
+
+    def close(self) -> None:
+        """Let the running downloads finish, record them, stop the workers."""
+        while self.running:
+            self.collect(None)
+        self.pool.shutdown(wait=True)
+
+    def _one(self, step: Step, task: TaskRecord | None,
+             files: list[tuple[RemoteFile, Path]]) -> Placed:
+        """One item's files, in a download worker: fetched, extracted, hashed."""
+        placed = [_fetch(self.ctx, self.gates, step, task, remote, target)
+                  for remote, target in files]
+        return _prepare(self.ctx, step, placed)
+
+    def _settle(self, step: Step, task: TaskRecord | None, future: Future[Placed]) -> None:
+        ctx = self.ctx
+        try:
+            _record(ctx, step, *future.result())
+        except FetcherError as exc:
+            source = source_for(step.wanted.source)
+            again = source.download_failed(ctx, step, task, exc)
+            if again and step.key not in ctx.journal.retried:
+                ctx.journal.retried.add(step.key)  # planned again in this run, once
+                return
+            ctx.fail(step, exc)
+        except OSError as exc:
+            ctx.fail(step, StorageError(
+                f"cannot write under {ctx.settings.data_dir}: {exc.strerror or exc}",
+                hint="free some space or fix the permissions, then sync again: "
+                     "downloads resume"))
+
+
 def download_all(ctx: StepContext, steps: Sequence[Step], *, jobs: int, per_host: int) -> None:
     """Download every item's files, ``jobs`` at once and ``per_host`` per host; record each."""
-    snapshot = ctx.ledger.snapshot()
-    work: list[Job] = []
-    for step in steps:
-        try:
-            work.append((step, _targets(ctx, step, snapshot)))
-        except FetcherError as exc:
-            ctx.fail(step, exc)
-    gates = HostGates(per_host)
-
-    def one(step: Step, files: list[tuple[RemoteFile, Path]]) -> Placed:
-        return _prepare(ctx, step, [_fetch(ctx, gates, step, snapshot, remote, target)
-                                    for remote, target in files])
-
-    with ThreadPoolExecutor(max_workers=jobs, thread_name_prefix="fetch") as pool:
-        futures = {pool.submit(one, step, files): step for step, files in work}
-        for future in as_completed(futures):
-            step = futures[future]
-            try:
-                _record(ctx, step, *future.result())
-            except FetcherError as exc:
-                source_for(step.wanted.source).download_failed(
-                    ctx, step, snapshot.tasks.get(step.key), exc)
-                ctx.fail(step, exc)
-            except OSError as exc:
-                ctx.fail(step, StorageError(
-                    f"cannot write under {ctx.settings.data_dir}: {exc.strerror or exc}",
-                    hint="free some space or fix the permissions, then sync again: "
-                         "downloads resume"))
+    downloads = Downloads(ctx, jobs=jobs, per_host=per_host)
+    try:
+        downloads.start(steps)
+    finally:
+        downloads.close()
 
 
-def _fetch(ctx: StepContext, gates: HostGates, step: Step, snapshot: Snapshot,
+def _fetch(ctx: StepContext, gates: HostGates, step: Step, task: TaskRecord | None,
            remote: RemoteFile, target: Path) -> LocalFile:
-    """One file, in a download worker."""
+    """One file, in a download worker; the host's gate is held only while bytes flow."""
     def progress(done: int, total: int | None) -> None:
         if done and total and done < total:
             failpoints.hit("mid-download")
         ctx.journal.transfer(str(target), remote.name, done, total)
 
-    source = source_for(step.wanted.source)
-    with gates.passage(remote.url):
-        not_ready = source.not_ready(snapshot.tasks.get(step.key), ctx.now())
-        return fetch(ctx.http, remote, target, progress=progress,
-                     not_ready=not_ready.statuses, not_ready_until=not_ready.until)
+    not_ready = source_for(step.wanted.source).not_ready(task, ctx.now())
+    return fetch(ctx.http, remote, target, progress=progress, gate=gates.passage,
+                 not_ready=not_ready.statuses, not_ready_until=not_ready.until)
 
 
 def _targets(ctx: StepContext, step: Step, snapshot: Snapshot) -> list[tuple[RemoteFile, Path]]:
@@ -78,7 +134,27 @@ def _targets(ctx: StepContext, step: Step, snapshot: Snapshot) -> list[tuple[Rem
     resolution = snapshot.resolutions.get(key) if key else None
     remote = source_for(item.source).remote_files(item, resolution, snapshot.tasks.get(step.key))
     folder = ctx.settings.data_dir / item.folder
-    return [(r, inside(folder, r.name, item.label)) for r in remote]
+    targets = [(r, inside(folder, r.name, item.label)) for r in remote]
+    if ctx.expected is not None:
+        targets = [(_as_locked(ctx, item, r, target), target) for r, target in targets]
+    return targets
+
+
+def _as_locked(ctx: StepContext, item: Item, remote: RemoteFile, target: Path) -> RemoteFile:
+    """Under ``--frozen``: the file must hash as the lock says, checked before it is placed.
+
+    An archive that is extracted and not kept is not in the lock; its files are
+    checked against it before they are moved into place.
+    """
+    assert ctx.expected is not None
+    where = relative(ctx, target)
+    locked = ctx.expected.get(item.key, {}).get(where)
+    if locked is not None:
+        return replace(remote, size=locked[0], sha256=locked[1])
+    if item.options.get("extract") and is_archive(target):
+        return remote
+    problem = not_as_locked(where, None, None)
+    raise IntegrityError(f"{item.label}: {problem}", path=where, hint=LOCK_HINT)
 
 
 def inside(folder: Path, name: str, label: str) -> Path:

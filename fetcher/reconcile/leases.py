@@ -62,9 +62,10 @@ class Leases:
             self._keep_alive()
         return claimed, deferred
 
-    def release(self) -> None:
-        """Give every lease back."""
-        self.ledger.release(self.holder)
+    def release(self, keep: set[str] | None = None) -> None:
+        """Give every lease back, but those of the items in ``keep`` (still being worked on)."""
+        if self.ledger.shared:
+            self.ledger.release(self.holder, keep=keep)
 
     def close(self) -> None:
         """Stop renewing and give every lease back."""

@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from fetcher.context import StepContext
+from fetcher.errors import IntegrityError
 from fetcher.sources import resolution_key, source_for
 from fetcher.transfer import archives
 from fetcher.transfer.files import hash_file
@@ -66,7 +67,8 @@ def extract(ctx: StepContext, step: Step) -> None:
 def extract_archive(ctx: StepContext, item: Item, archive: Path, *,
                     keep: bool) -> list[FileRecord]:
     """Extract an item's archive into its folder; the records of the extracted files."""
-    extracted = archives.extract(archive, ctx.settings.data_dir / item.folder)
+    extracted = archives.extract(archive, ctx.settings.data_dir / item.folder,
+                                 accept=_as_locked(ctx, item))
     if not keep:
         archive.unlink(missing_ok=True)
     records = []
@@ -76,6 +78,40 @@ def extract_archive(ctx: StepContext, item: Item, archive: Path, *,
                                   sha256=sha256, mtime_ns=path.stat().st_mtime_ns, md5=md5,
                                   role="data"))
     return records
+
+
+def _as_locked(ctx: StepContext, item: Item) -> archives.Accept | None:
+    """Under ``--frozen``, a check that extracted files are exactly the locked ones."""
+    if ctx.expected is None:
+        return None
+    expected = ctx.expected.get(item.key, {})
+    folder = ctx.settings.data_dir / item.folder
+
+    def accept(files: list[tuple[str, Path]]) -> None:
+        for name, path in files:
+            where = relative(ctx, folder / name)
+            size, sha256, _ = hash_file(path)
+            problem = not_as_locked(where, (size, sha256), expected.get(where))
+            if problem:
+                raise IntegrityError(f"{item.label}: {problem}; nothing was extracted",
+                                     path=where, hint=LOCK_HINT)
+
+    return accept
+
+
+LOCK_HINT = ("the server's bytes differ from the lock; run `fetcher sync` and `fetcher lock` "
+             "to accept the new ones, or find out why they changed")
+
+
+def not_as_locked(path: str, found: tuple[int, str] | None,
+                  locked: tuple[int, str] | None) -> str | None:
+    """Why a file does not match ``fetcher.lock`` (None when it does)."""
+    if locked is None:
+        return f"{path} is not in fetcher.lock"
+    if found is not None and found != locked:
+        return (f"{path} differs from fetcher.lock (sha256 {found[1][:12]}…, "
+                f"locked {locked[1][:12]}…)")
+    return None
 
 
 def file_record(ctx: StepContext, key: str, local: LocalFile, *, role: str) -> FileRecord:

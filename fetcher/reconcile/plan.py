@@ -18,9 +18,11 @@ from fetcher.types import Action, Disk, FileRecord, Item, Snapshot, Step, TaskRe
 
 RESULT_TTL = 72 * 3600.0
 RETRY_BUDGET = 3
+STALE_AFTER = 24 * 3600.0
 ALIVE = frozenset({"Queued", "In_progress"})
 FAILED = frozenset({"Finished_nok", "Rejected", "Cancelled"})
 INTENT = "intent"
+PENDING = "pending"  # posted; the server names its task later (CDSE-routed datasets)
 NO_TASK = frozenset({"lost", "refused", "gone"})  # our marks: nothing usable on the server
 
 
@@ -30,6 +32,7 @@ class Policy:
 
     result_ttl: float = RESULT_TTL
     retry_budget: int = RETRY_BUDGET
+    stale_after: float = STALE_AFTER
 
 
 @dataclass(frozen=True)
@@ -125,22 +128,45 @@ def _task_step(item: Item, task: TaskRecord | None, snapshot: Snapshot, now: flo
     if task.status == INTENT:
         return step(Action.ADOPT, "a request may have been posted before fetcher "
                                   "stopped; looking for its task", task)
+    if task.status == PENDING:
+        return step(Action.WAIT, "posted; waiting for the server to list its task", task)
     if task.status in FAILED:
-        record = snapshot.items.get(item.key)
-        attempts = record.attempts if record else 0
         reason = f"task {task.task_id} {task.status}" + (f": {task.message}" if task.message
                                                          else "")
-        if attempts >= policy.retry_budget:
-            return step(Action.RESUBMIT, reason, task,
-                        held=f"retry budget spent ({attempts}/{policy.retry_budget}); "
-                             "`fetcher sync --retry-failed` tries again")
-        return step(Action.RESUBMIT, reason, task)
+        return _retry(item, task, snapshot, policy, step, reason)
+    if task.status in ALIVE and stale(task, now, policy):
+        hours = (now - _registered(task)) / 3600
+        return _retry(item, task, snapshot, policy, step,
+                      f"stale: task {task.task_id} is still {task.status} after {hours:.0f} h "
+                      f"(FETCHER_CLMS_STALE_AFTER={policy.stale_after / 3600:g}); it is "
+                      "cancelled and requested again")
     if task.status == "Finished_ok":
         if expired(task, now, policy):
             return step(Action.RESUBMIT, f"task {task.task_id}'s result expired "
                                          "before it was downloaded", task)
         return step(Action.DOWNLOAD, f"task {task.task_id} finished", task)
     return step(Action.WAIT, f"task {task.task_id} is {task.status}", task)
+
+
+def _retry(item: Item, task: TaskRecord, snapshot: Snapshot, policy: Policy,
+           step: Callable[..., Step], reason: str) -> Step:
+    """Request again, unless the item's retry budget is spent (then held)."""
+    record = snapshot.items.get(item.key)
+    attempts = record.attempts if record else 0
+    if attempts >= policy.retry_budget:
+        return step(Action.RESUBMIT, reason, task,
+                    held=f"retry budget spent ({attempts}/{policy.retry_budget}); "
+                         "`fetcher sync --retry-failed` tries again")
+    return step(Action.RESUBMIT, reason, task)
+
+
+def _registered(task: TaskRecord) -> float:
+    return task.registered_at if task.registered_at is not None else task.created_at
+
+
+def stale(task: TaskRecord, now: float, policy: Policy | None = None) -> bool:
+    """Whether an unfinished task has outlived ``stale_after`` since it was registered."""
+    return now - _registered(task) >= (policy or Policy()).stale_after
 
 
 def expired(task: TaskRecord, now: float, policy: Policy | None = None) -> bool:

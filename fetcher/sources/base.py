@@ -96,8 +96,14 @@ class Source:
         return NotReady()
 
     def download_failed(self, ctx: StepContext, step: Step, task: TaskRecord | None,
-                        exc: FetcherError) -> None:
-        """Learn from a failed download (a result the host no longer has, say)."""
+                        exc: FetcherError) -> bool:
+        """Learn from a failed download (a result gone, a listing the server contradicts).
+
+        Returns:
+            True when what the ledger knows changed so that trying the item again
+            (once, in this run) may succeed; False when the item fails.
+        """
+        return False
 
     def submit(self, ctx: StepContext, steps: Sequence[Step]) -> None:
         """Adopt or request the server tasks of items (asynchronous sources only)."""

@@ -10,9 +10,9 @@ from collections.abc import Mapping
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from fetcher.errors import FetcherError
+from fetcher.errors import FetcherError, IntegrityError, RemoteError
 from fetcher.sources.base import Resolved, Source
-from fetcher.types import Item, RemoteFile, TaskRecord
+from fetcher.types import Item, RemoteFile, Step, TaskRecord
 
 if TYPE_CHECKING:
     from fetcher.context import StepContext
@@ -35,6 +35,17 @@ class ListedSource(Source):
         files = self.listing(ctx, item)
         ctx.count("listings")
         return Resolved({"files": [asdict(f) for f in files]}, f"listed {len(files)} file(s)")
+
+    def download_failed(self, ctx: StepContext, step: Step, task: TaskRecord | None,
+                        exc: FetcherError) -> bool:
+        """A listed file that is gone or has other bytes: list the files again, once."""
+        from fetcher.sources import resolution_key
+
+        gone = isinstance(exc, RemoteError) and exc.status in (404, 410)
+        if not (gone or isinstance(exc, IntegrityError)):
+            return False
+        what = "is gone" if gone else "has other bytes than listed"
+        return ctx.refresh(step, resolution_key(step.wanted), f"a listed file {what}")
 
     def remote_files(self, item: Item, resolution: Mapping[str, Any] | None,
                      task: TaskRecord | None) -> list[RemoteFile]:

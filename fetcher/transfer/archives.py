@@ -17,6 +17,7 @@ import tarfile
 import tempfile
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import IO
@@ -28,6 +29,8 @@ MAX_TOTAL = 64 << 30  # GEBCO's largest zip holds about 8 GB; leave room, stop b
 MAX_RATIO = 200.0  # deflate tops out near 1032:1; real rasters stay far below 200:1
 RATIO_FLOOR = 1 << 20  # tiny members compress absurdly well and harm no one
 ARCHIVE_SUFFIXES = (".zip", ".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tar.xz")
+
+Accept = Callable[[list[tuple[str, Path]]], None]
 
 
 def is_archive(path: Path) -> bool:
@@ -218,6 +221,7 @@ def extract(
     max_total: int = MAX_TOTAL,
     max_ratio: float = MAX_RATIO,
     nested: bool = True,
+    accept: Accept | None = None,
 ) -> list[Path]:
     """Extract a zip or tar archive into ``dest``, refusing anything unsafe.
 
@@ -228,6 +232,9 @@ def extract(
         max_total: Cap on the bytes written, nested archives included.
         max_ratio: Cap on a member's uncompressed-to-compressed ratio.
         nested: Also extract zips found inside, where they lie, and remove them.
+        accept: Shown every (path relative to ``dest``, extracted file) before any is
+            moved into ``dest``; it raises to refuse them all (``--frozen`` compares
+            them with the lock file).
 
     Returns:
         The extracted files' final paths, sorted.
@@ -250,6 +257,8 @@ def extract(
         else:
             raise ArchiveError(f"{archive}: neither a zip nor a tar archive",
                                path=str(archive), hint="check the dataset's `extract` option")
+        if accept is not None:
+            accept([(p.relative_to(work).as_posix(), p) for p in files])
         return _move_into(work, files, dest)
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -18,6 +18,7 @@ import json
 import logging
 import os
 from collections.abc import Callable, Iterable
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import IO
 
@@ -44,6 +45,11 @@ __all__ = ["fetch"]
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int | None], None]
+Gate = Callable[[str], AbstractContextManager[None]]
+
+
+def _no_gate(_url: str) -> AbstractContextManager[None]:
+    return nullcontext()
 
 class _Broken(Exception):
     """The transfer stopped early in a way a new attempt may cure."""
@@ -203,7 +209,8 @@ class _Transfer:
                 f"{self.target.name}: the server offers {total} bytes, the listing says "
                 f"{expected} (from {plain(self.remote.url)})",
                 path=str(self.target), url=self.remote.url,
-                hint="the remote file changed; run sync again to refresh the listing")
+                hint="the file differs from what its source lists; fetcher looks the listing "
+                     "up again once per run: if this persists, report it to the service")
         self.total = total if total is not None else self.total
 
     def _refuse_html_type(self, response: requests.Response) -> None:
@@ -273,8 +280,9 @@ class _Transfer:
                     f"{plain(remote.url)} does not match: expected {expected}, "
                     f"found {found}; the partial file was removed",
                     path=str(self.target), url=remote.url,
-                    hint="run sync again; if it fails again the remote file or its recorded "
-                         "checksum changed")
+                    hint="the file differs from its checksum; fetcher looks the listing up "
+                         "again once per run: if this persists, the remote file or its "
+                         "published checksum is wrong")
 
     def place(self) -> LocalFile:
         """Rename the verified part into place and describe the result."""
@@ -315,6 +323,7 @@ def fetch(
     target: Path,
     *,
     progress: Progress | None = None,
+    gate: Gate | None = None,
     not_ready: Iterable[int] = (),
     not_ready_until: float | None = None,
 ) -> LocalFile:
@@ -327,6 +336,8 @@ def fetch(
         target: Final path; ``target.part`` and ``target.part.json`` sit beside it
             until the file is verified. An existing ``target`` is replaced.
         progress: Called with (bytes so far, total or None) after every chunk.
+        gate: Gives, for a URL, the context every attempt runs in (a per-host limit),
+            left while waiting to retry.
         not_ready: Statuses that mean "not ready yet" (CLMS's download host answers
             403/404 for a while after a task ends), retried with back-off until
             ``not_ready_until``.
@@ -345,12 +356,13 @@ def fetch(
     target.parent.mkdir(parents=True, exist_ok=True)
     transfer = _Transfer(http, remote, target, progress)
     transfer.load()
-    _run(transfer, frozenset(not_ready), not_ready_until)
+    _run(transfer, frozenset(not_ready), not_ready_until, gate or _no_gate)
     transfer.verify()
     return transfer.place()
 
 
-def _run(transfer: _Transfer, not_ready: frozenset[int], until: float | None) -> None:
+def _run(transfer: _Transfer, not_ready: frozenset[int], until: float | None,
+         gate: Gate) -> None:
     """Attempt until the body is whole; broken attempts resume, stalls are bounded."""
     http = transfer.http
     started = http.now()
@@ -359,7 +371,8 @@ def _run(transfer: _Transfer, not_ready: frozenset[int], until: float | None) ->
     while True:
         before = transfer.offset
         try:
-            transfer.attempt(not_ready)
+            with gate(transfer.remote.url):
+                transfer.attempt(not_ready)
             return
         except _Broken as exc:
             log.info("%s: %s", transfer.target.name, exc)

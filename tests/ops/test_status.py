@@ -69,7 +69,7 @@ def test_status_shows_the_clms_task_and_its_server_status(synced: Workspace, run
 
 def test_status_shows_file_counts_and_sizes(synced: Workspace, runner) -> None:
     rows = _rows(runner(synced, "status", str(synced.specs)).output)
-    assert [["1", "1.3 KiB"], ["1", "195.4 KiB"], ["4", "1.1 MiB"]] == [
+    assert [["1", "1.3 KiB"], ["1", "195.3 KiB"], ["4", "1.1 MiB"]] == [
         row[5:7] for row in rows]
 
 
@@ -247,5 +247,5 @@ def test_status_lines_fit_a_200_column_terminal(wide: str) -> None:
 
 
 def test_status_shows_the_whole_detail_at_200_columns(wide: str) -> None:
-    assert ["1 file, 1.3 KiB verified", "1 file, 195.4 KiB verified",
+    assert ["1 file, 1.3 KiB verified", "1 file, 195.3 KiB verified",
             "4 files, 1.1 MiB verified"] == [row[-1] for row in _rows(wide)]

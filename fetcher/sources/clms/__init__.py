@@ -77,23 +77,32 @@ class ClmsSource(Source):
                            size=task.file_size, kind="zip")]
 
     def not_ready(self, task: TaskRecord | None, now: float) -> NotReady:
-        """The FME host may deny a result for a few minutes after its task finished."""
-        return NotReady(NOT_READY, now + NOT_READY_WINDOW)
+        """The FME host may deny a result for a few minutes after its task finished.
+
+        The window is counted from the task's FinalizationDateTime (else from now):
+        past it, a 404 means the result is gone.
+        """
+        finished = task.finalized_at if task is not None and task.finalized_at else now
+        return NotReady(NOT_READY, finished + NOT_READY_WINDOW)
 
     def download_failed(self, ctx: StepContext, step: Step, task: TaskRecord | None,
-                        exc: FetcherError) -> None:
-        """A result the download host still denies long after its task finished is gone.
+                        exc: FetcherError) -> bool:
+        """A result the download host denies (404) past its "not ready" window is gone.
 
         The server may drop results before the documented 72 h (older docs said 10 days,
-        some clients assume 24 h). Marking the task gone lets the next sync request the
-        item again instead of knocking at the same URL for ever.
+        some clients assume 24 h). Marking the task gone makes the item requested again
+        (in this run, once) instead of knocking at the same URL for ever.
         """
         if task is None or getattr(exc, "status", None) != 404:
-            return
+            return False
         finished = task.finalized_at or task.updated_at or ctx.now()
-        if ctx.now() - finished > NOT_READY_WINDOW:
-            ctx.ledger.update_task(task.row, status="gone",
-                                   message="the download host no longer has the result (404)")
+        if ctx.now() - finished < NOT_READY_WINDOW:
+            return False
+        ctx.ledger.update_task(task.row, status="gone",
+                               message="the download host no longer has the result (404)")
+        ctx.note(step.key, f"the result of task {task.task_id} is gone (404): requesting "
+                           "the item again")
+        return True
 
     def submit(self, ctx: StepContext, steps: Sequence[Step]) -> None:
         """Adopt what the server already holds, then post one request per remaining item."""

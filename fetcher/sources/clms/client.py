@@ -20,7 +20,7 @@ handed to FME), ``ApiError``/``RemoteError`` for the rest.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -181,9 +181,10 @@ class ClmsClient:
                 for tid, raw in body.items() if isinstance(raw, dict)}
 
     def find_task(self, entry: Mapping[str, Any], resolution: Resolution,
-                  tasks: Mapping[str, Task]) -> Task | None:
-        """The stored task holding exactly ``entry`` (see ``clms_tasks.find_task``)."""
-        return clms_tasks.find_task(entry, resolution, tasks, self.now())
+                  tasks: Mapping[str, Task], *, stale_after: float = float("inf"),
+                  exclude: Collection[str] = ()) -> Task | None:
+        """The usable stored task holding exactly ``entry`` (``clms_tasks.find_task``)."""
+        return clms_tasks.find_task(entry, resolution, tasks, self.now(), stale_after, exclude)
 
     def status(self, task_id: str) -> Task:
         """One task by id (``@datarequest_status_get``).

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
@@ -53,14 +53,31 @@ class Task:
     user_id: str | None = None
 
     @property
+    def reset(self) -> bool:
+        """Listed as unfinished although it has a result (clms-api.md §13: a late FME
+        callback can put a finished task back to Queued, keeping its DownloadURL)."""
+        return (status_key(self.status) in ALIVE and self.download_url is not None
+                and self.finalized is not None)
+
+    @property
     def alive(self) -> bool:
         """Queued or in progress (in any spelling): the server is still working."""
-        return status_key(self.status) in ALIVE
+        return status_key(self.status) in ALIVE and not self.reset
 
     @property
     def finished_ok(self) -> bool:
-        """Finished_ok (in any spelling)."""
-        return status_key(self.status) == "FINISHED_OK"
+        """Finished_ok (in any spelling), or a finished task reset to Queued."""
+        return status_key(self.status) == "FINISHED_OK" or self.reset
+
+    @property
+    def effective_status(self) -> str:
+        """The status to record: the server's, except Finished_ok for a reset task."""
+        return "Finished_ok" if self.reset else self.status
+
+    def stale(self, now: float, stale_after: float) -> bool:
+        """Still unfinished ``stale_after`` seconds after it was registered."""
+        return (self.alive and self.registered is not None
+                and now - self.registered.timestamp() >= stale_after)
 
     @property
     def known_status(self) -> bool:
@@ -206,28 +223,33 @@ def _unbase64(value: Any) -> str:
 
 
 def find_task(entry: Mapping[str, Any], resolution: Resolution, tasks: Mapping[str, Task],
-              now: float) -> Task | None:
-    """The stored task that carries exactly this entry, if any.
+              now: float, stale_after: float = float("inf"),
+              exclude: Collection[str] = ()) -> Task | None:
+    """The stored task that carries exactly this entry and can still serve it, if any.
 
     Only tasks holding one dataset (one item per POST, as fetcher posts) and not
-    CDSE children are candidates. Preference: alive (Queued/In_progress), then
-    Finished_ok and not expired, then any; the latest registered within each.
+    CDSE children are candidates, and only usable ones: alive (Queued/In_progress)
+    and not stale, or Finished_ok and not expired; alive first, the latest
+    registered within each.
 
     Args:
         entry: What ``post_item`` built (and was, or may have been, POSTed).
         resolution: The entry's resolution.
         tasks: ``tasks()`` output.
-        now: Epoch seconds, for expiry.
+        now: Epoch seconds, for expiry and staleness.
+        stale_after: Seconds after registration when an unfinished task is stale.
+        exclude: Task ids known to be of no use (a result gone early, say).
 
     Returns:
         The best match, or None.
     """
     wanted = match_form(entry, resolution)
     matches = [t for t in tasks.values() if not t.is_cdse_child and len(t.datasets) == 1
+               and t.task_id not in exclude
                and stored_form(t.datasets[0], resolution) == wanted]
-    alive = [t for t in matches if t.alive]
+    alive = [t for t in matches if t.alive and not t.stale(now, stale_after)]
     ready = [t for t in matches if t.finished_ok and not is_expired(t, now)]
-    for chosen in (alive, ready, matches):
+    for chosen in (alive, ready):
         if chosen:
             return latest(chosen)
     return None
