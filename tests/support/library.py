@@ -1,0 +1,14 @@
+"""The fetcher names tests/support uses, imported here only, so a rename is one edit."""
+
+from __future__ import annotations
+
+from fetcher.config import Settings
+from fetcher.emulator import Emulator, EmulatorConfig
+from fetcher.ledger import Ledger
+from fetcher.net import Http
+from fetcher.ops import open_ledger
+from fetcher.reconcile.apply import SyncOptions, sync
+from fetcher.reconcile.report import Report
+
+__all__ = ["Emulator", "EmulatorConfig", "Http", "Ledger", "Report", "Settings", "SyncOptions",
+           "open_ledger", "sync"]
