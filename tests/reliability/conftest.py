@@ -19,21 +19,14 @@ from tests.support import emulators, specs, workspace
 from tests.support.emulators import EmulatorFactory
 from tests.support.library import Emulator
 from tests.support.specs import GEBCO_EXTRACTED_SPEC as CEDA_SPEC
+from tests.support.specs import NUTS_SPEC
 from tests.support.workspace import Workspace
 
 SLOW = os.environ.get("FETCHER_SLOW") == "1"
 # Small CEDA and Zenodo files keep the many runs of a trial short.
 DEFAULTS = {**emulators.REAL_CLOCK, "ceda_file_size": 120_000, "zenodo_file_size": 150_000}
 
-CLMS_SPEC = """\
-  builtup:
-    source: clms
-    dataset: copernicus-global-land-service-land-cover-100m-collection-3-epoch-2019-globe
-    download: {name: RASTER, collection: 100m}
-    layer: "Cover Fraction: Built-up "
-    format: Geotiff
-    crs: EPSG:4326
-    regions: [ITC11, prd]
+CLMS_SPEC = NUTS_SPEC.replace("regions: [ITC11]", "regions: [ITC11, prd]") + """\
   corine:
     source: clms
     uid: 0407d497d3c44bcd93ce8fd5bf78596a

@@ -24,7 +24,7 @@ import uuid
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, MetaData, create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from tests.support.library import Ledger
 
@@ -99,7 +99,7 @@ class PostgresLedgers:
 
     @functools.cached_property
     def engine(self) -> Engine:
-        return create_engine(_psycopg(self.url))
+        return create_engine(_engine_url(self.url))
 
     def check(self) -> None:
         """Connect once, so that an unusable server fails the run at its start."""
@@ -137,11 +137,10 @@ class PostgresLedgers:
         self.engine.dispose()
 
 
-def _psycopg(url: str) -> str:
-    parsed = make_url(url)
-    if parsed.drivername == "postgresql":
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    return parsed.render_as_string(hide_password=False)
+def _engine_url(location: str) -> URL:
+    """The location's server with the psycopg 3 driver, outside the location's schema."""
+    return make_url(location).set(drivername="postgresql+psycopg").difference_update_query(
+        ["options", "application_name"])
 
 
 def _schema(location: str) -> str:
@@ -150,8 +149,7 @@ def _schema(location: str) -> str:
 
 def _admin(location: str) -> Engine:
     """An engine on the location's server, outside its schema."""
-    url = make_url(_psycopg(location))
-    return create_engine(url.difference_update_query(["options", "application_name"]))
+    return create_engine(_engine_url(location))
 
 
 def drop(engine: Engine, schemas: list[str], *, recreate: bool = False) -> None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from tests.support import ledgers, specs
+from tests.support import ledgers
 from tests.support.keys import write_service_key
 from tests.support.library import (
     Emulator,
@@ -77,10 +77,6 @@ class Workspace:
         path = self.specs / name
         path.write_text(textwrap.dedent(text), encoding="utf-8")
         return path
-
-    def write_datasets(self, *blocks: str) -> Path:
-        """A spec of these dataset blocks (and the named region ``prd``)."""
-        return self.write_spec(specs.spec_text(*blocks))
 
     # --- in-process ----------------------------------------------------------------------
 
