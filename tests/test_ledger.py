@@ -1,7 +1,8 @@
 """The ledger: built by its migrations, agreeing with its models, refusing newer schemas.
 
-Every ledger here is a real SQLite file created by ``Ledger.open``, which runs the
-Alembic migrations in ``migrations/``.
+Every ledger here is a real SQLite file (a PostgreSQL schema on the
+``--ledger-on-postgres`` pass) created by ``Ledger.open``, which runs the Alembic
+migrations in ``migrations/``.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from fetcher.ledger import Ledger
 from fetcher.ledger.db import HEAD, current_revision
 from fetcher.ledger.models import Base
 from fetcher.types import FileRecord, Item, ItemRecord, SourceKind
+from tests.support import ledgers
 
 MIGRATIONS = Path(__file__).parent.parent / "migrations"
 NOW = 1_700_000_000.0
@@ -35,7 +37,8 @@ def clock() -> float:
 
 @pytest.fixture
 def path(tmp_path: Path) -> str:
-    return str(tmp_path / "l.db")
+    """Where a new ledger goes: the file ``l.db``, or an empty PostgreSQL schema."""
+    return ledgers.new(tmp_path, migrated=False, name="l.db")
 
 
 @pytest.fixture

@@ -26,14 +26,7 @@ HEAD = "0003"  # the newest migration's revision; a test checks it matches migra
 
 
 def database_url(value: str) -> str:
-    """An SQLAlchemy URL from ``FETCHER_DB``: a URL as it is, a path as SQLite.
-
-    For running the test suite against PostgreSQL, ``FETCHER_TEST_PG_REDIRECT`` (a
-    PostgreSQL URL) maps every ledger *path* to a schema of its own in that database.
-    """
-    redirect = os.environ.get("FETCHER_TEST_PG_REDIRECT")
-    if redirect and "://" not in value:
-        return _redirected(redirect, value)
+    """An SQLAlchemy URL from ``FETCHER_DB``: a URL as it is, a path as SQLite."""
     if "://" in value:
         try:
             make_url(value)
@@ -42,19 +35,6 @@ def database_url(value: str) -> str:
                               hint="give a path, or a URL such as postgresql://host/db") from exc
         return value
     return f"sqlite:///{Path(value).expanduser()}"
-
-
-def _redirected(server: str, path: str) -> str:
-    """A per-path PostgreSQL schema standing in for an SQLite file (tests only)."""
-    import hashlib
-
-    schema = "ledger_" + hashlib.sha1(str(Path(path).resolve()).encode()).hexdigest()[:16]  # noqa: S324 (a name, not a secret)
-    engine = create_engine(_psycopg(server))
-    with engine.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
-    engine.dispose()
-    url = make_url(_psycopg(server)).update_query_dict({"options": f"-csearch_path={schema}"})
-    return url.render_as_string(hide_password=False)
 
 
 def _psycopg(url: str) -> str:

@@ -9,25 +9,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from fetcher.sources.clms.auth import ServiceKey, load_service_key
 from fetcher.sources.clms.client import ClmsClient
 from fetcher.transfer.http import Http
+from tests.support import keys
 
 KeyWriter = Callable[..., Path]
 
 
 @pytest.fixture(scope="session")
 def rsa_pem() -> str:
-    """A 2048-bit RSA private key in the TraditionalOpenSSL PEM CLMS issues."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    return key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    ).decode()
+    """A 2048-bit RSA private key in the TraditionalOpenSSL PEM CLMS issues (the run's one)."""
+    return keys.pem()
 
 
 @pytest.fixture

@@ -12,7 +12,9 @@ from collections.abc import Callable
 import pytest
 
 from fetcher import failpoints
-from tests.e2e.conftest import KINDS, Workspace, posts, server_tasks
+from tests.e2e.conftest import KINDS, write_kinds
+from tests.support.emulators import posts, server_tasks
+from tests.support.workspace import Workspace
 
 
 class Killed(BaseException):
@@ -36,7 +38,7 @@ def crash(ws: Workspace, monkeypatch: pytest.MonkeyPatch, failpoint: str) -> Non
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_a_crash_after_the_post_is_repaired_by_adopting_the_task(
         ws: Workspace, monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
-    ws.write_kinds(kind)
+    write_kinds(ws, kind)
     crash(ws, monkeypatch, "after-post")
     report = ws.sync()
     (task_id,) = server_tasks(ws.emu)
@@ -48,7 +50,7 @@ def test_a_crash_after_the_post_is_repaired_by_adopting_the_task(
 @pytest.mark.parametrize("kind", sorted(KINDS))
 def test_a_crash_after_the_intent_is_repaired_by_posting_once(
         ws: Workspace, monkeypatch: pytest.MonkeyPatch, kind: str) -> None:
-    ws.write_kinds(kind)
+    write_kinds(ws, kind)
     crash(ws, monkeypatch, "after-intent")
     report = ws.sync()
     assert (1, "downloaded") == (posts(ws.emu), report.outcomes[0].outcome)
@@ -56,7 +58,7 @@ def test_a_crash_after_the_intent_is_repaired_by_posting_once(
 
 def test_an_intent_that_never_reached_the_server_is_recorded_as_lost(
         ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
-    ws.write_kinds("nuts")
+    write_kinds(ws, "nuts")
     crash(ws, monkeypatch, "after-intent")
     ws.sync()
     with ws.ledger() as ledger:
@@ -67,7 +69,7 @@ def test_an_intent_that_never_reached_the_server_is_recorded_as_lost(
 
 def test_a_crash_after_the_post_leaves_the_intent_without_a_task_id(
         ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
-    ws.write_kinds("nuts")
+    write_kinds(ws, "nuts")
     crash(ws, monkeypatch, "after-post")
     with ws.ledger() as ledger:
         (task,) = ledger.snapshot().tasks.values()
@@ -76,7 +78,7 @@ def test_a_crash_after_the_post_leaves_the_intent_without_a_task_id(
 
 def test_a_crash_after_the_post_while_the_task_finished_adopts_its_result(
         ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> None:
-    ws.write_kinds("nuts")
+    write_kinds(ws, "nuts")
     crash(ws, monkeypatch, "after-post")
     ws.emu.clock.advance(3600)
     report = ws.sync()

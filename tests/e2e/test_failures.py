@@ -8,7 +8,9 @@ from collections.abc import Callable
 import pytest
 
 from fetcher.emulator import Emulator, Outcome
-from tests.e2e.conftest import LC100_UID, Workspace, make_workspace, posts
+from tests.e2e.conftest import LC100_UID, write_kinds
+from tests.support.emulators import posts
+from tests.support.workspace import Workspace, make_workspace
 
 NOK = "FME workspace failed: raster too large"
 REJECTED = "Rejected: the area is outside the product's coverage"
@@ -19,7 +21,7 @@ def failing(tmp_path, make_emulator: Callable[..., Emulator]) -> Workspace:
     """A workspace whose LC100 tasks all end Finished_nok with the message NOK."""
     emu = make_emulator(outcomes={LC100_UID: Outcome("Finished_nok", NOK)})
     ws = make_workspace(tmp_path, emu)
-    ws.write_kinds("nuts")
+    write_kinds(ws, "nuts")
     return ws
 
 
@@ -27,7 +29,7 @@ def failing(tmp_path, make_emulator: Callable[..., Emulator]) -> Workspace:
 def rejecting(tmp_path, make_emulator: Callable[..., Emulator]) -> Workspace:
     emu = make_emulator(outcomes={LC100_UID: Outcome("Rejected", REJECTED)})
     ws = make_workspace(tmp_path, emu)
-    ws.write_kinds("nuts")
+    write_kinds(ws, "nuts")
     return ws
 
 
@@ -109,7 +111,7 @@ def test_a_rejected_task_is_requested_again_on_a_later_sync(rejecting: Workspace
 
 
 def test_a_task_cancelled_on_the_server_is_recorded_and_requested_again(ws: Workspace) -> None:
-    ws.write_kinds("nuts")
+    write_kinds(ws, "nuts")
     ws.sync(wait=False)
     (task_id,) = ws.emu.tasks._tasks
     ws.emu.tasks.cancel(ws.emu.tasks.get(task_id))
@@ -126,7 +128,7 @@ def test_a_task_cancelled_on_the_server_is_recorded_and_requested_again(ws: Work
 def test_fme_refusing_the_task_is_reported_and_the_orphan_cancelled(
         tmp_path, make_emulator: Callable[..., Emulator]) -> None:
     ws = make_workspace(tmp_path, make_emulator(fme_fails=True))
-    ws.write_kinds("nuts")
+    write_kinds(ws, "nuts")
     report = ws.sync()
     (task,) = ws.emu.tasks.all()
     assert ("failed", True, 1, "Cancelled") == (
@@ -137,7 +139,7 @@ def test_fme_refusing_the_task_is_reported_and_the_orphan_cancelled(
 def test_after_fme_recovers_a_later_sync_requests_the_item_again(
         tmp_path, make_emulator: Callable[..., Emulator]) -> None:
     ws = make_workspace(tmp_path, make_emulator(fme_fails=True))
-    ws.write_kinds("nuts")
+    write_kinds(ws, "nuts")
     ws.sync()
     ws.emu.config.fme_fails = False
     report = ws.sync()
@@ -146,13 +148,11 @@ def test_after_fme_recovers_a_later_sync_requests_the_item_again(
 
 def test_an_adopted_task_that_fails_is_not_requested_again_in_the_same_sync(
         failing: Workspace) -> None:
-    from fetcher.ops.sync import sync
-    from fetcher.reconcile.apply import SyncOptions
     from tests.e2e.test_recovery import RacingHttp
 
     http = RacingHttp(sleep=failing.emu.clock.advance, now=failing.emu.clock.now)
     try:
-        sync([failing.specs], failing.settings, SyncOptions(), http=http)
+        failing.sync(http=http)
     finally:
         http.close()
     assert 1 == len(failing.emu.tasks.all())

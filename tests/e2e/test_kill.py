@@ -15,16 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from fetcher.emulator import Emulator, EmulatorConfig
-from tests.e2e.conftest import KINDS, Workspace, disk_problems, make_workspace, spec_text
+from fetcher.emulator import Emulator
+from tests.e2e.conftest import kinds
+from tests.support import emulators
+from tests.support.consistency import check
+from tests.support.specs import GEBCO_SPEC, spec_text
+from tests.support.workspace import Workspace, make_workspace
 
 KILLED = -signal.SIGKILL
-GEBCO = """\
-  gebco:
-    source: ceda
-    path: /bodc/gebco/global/gebco_2024/ice_surface_elevation/netcdf
-    files: ["gebco_2024*.zip"]
-"""
 
 
 @dataclass
@@ -52,26 +50,24 @@ SCENARIOS = {
 
 def _spec(kind: str, emu: Emulator) -> str:
     if kind == "clms":
-        return spec_text(KINDS["nuts"], KINDS["prepackaged"])
+        return kinds("nuts", "prepackaged")
     if kind == "ceda":
-        return spec_text(GEBCO)
+        return spec_text(GEBCO_SPEC)
     url = f"{emu.urls.files}/random/3000000/big.bin?seed=7"
     return spec_text(f"  big:\n    source: http\n    url: {url}\n")
 
 
 def _scenario(root: Path, name: str) -> Run:
     failpoint, kind, fields = SCENARIOS[name]
-    config = EmulatorConfig(seed=0, fake_clock=False, queued_seconds=0.1,
-                            in_progress_seconds=0.2, catalogue_size=10, **fields)
-    with Emulator(config) as emu:
+    with emulators.running(emulators.REAL_CLOCK, **fields) as emu:
         ws: Workspace = make_workspace(root / name, emu)
         ws.write_spec(_spec(kind, emu))
         first = ws.cli("--quiet", failpoint=failpoint)
         after_kill = sorted(p.name for p in ws.data.rglob("*") if p.is_file()) \
             if ws.data.exists() else []
         second = ws.cli("--quiet")
-        return Run(codes=(first.returncode, second.returncode), after_kill=after_kill,
-                   posts=emu.stats["posts"], problems=disk_problems(ws),
+        return Run(codes=(first.code, second.code), after_kill=after_kill,
+                   posts=emu.stats["posts"], problems=check(ws).problems,
                    ranges=[r.range for r in emu.requests
                            if r.host in ("files", "ceda", "fme") and r.method == "GET"],
                    stderr=second.stderr)

@@ -9,17 +9,11 @@ from typing import Any
 import requests
 
 from fetcher.emulator import Emulator
-from fetcher.ops.sync import sync
-from fetcher.reconcile.apply import SyncOptions
 from fetcher.transfer.http import Http
-from tests.e2e.conftest import (
-    LC100_UID,
-    Workspace,
-    disk_problems,
-    make_workspace,
-    posts,
-    server_tasks,
-)
+from tests.e2e.conftest import LC100_UID, write_kinds
+from tests.support.consistency import check
+from tests.support.emulators import posts, server_tasks
+from tests.support.workspace import Workspace, make_workspace
 
 RESULT_TTL = 72 * 3600
 
@@ -50,10 +44,10 @@ class RacingHttp(Http):
 
 
 def test_the_same_thing_twice_answer_adopts_the_existing_task(ws: Workspace) -> None:
-    ws.write_kinds("nuts")
+    write_kinds(ws, "nuts")
     http = RacingHttp(sleep=ws.emu.clock.advance, now=ws.emu.clock.now)
     try:
-        report = sync([ws.specs], ws.settings, SyncOptions(), http=http)
+        report = ws.sync(http=http)
     finally:
         http.close()
     (task_id,) = server_tasks(ws.emu)
@@ -63,7 +57,7 @@ def test_the_same_thing_twice_answer_adopts_the_existing_task(ws: Workspace) -> 
 
 
 def test_a_result_that_expired_before_download_is_requested_again(ws: Workspace) -> None:
-    ws.write_kinds("nuts")
+    write_kinds(ws, "nuts")
     ws.sync(wait=False)
     ws.emu.clock.advance(RESULT_TTL + 3600)
     report = ws.sync()
@@ -73,7 +67,7 @@ def test_a_result_that_expired_before_download_is_requested_again(ws: Workspace)
 
 
 def test_an_expired_result_is_not_downloaded(ws: Workspace) -> None:
-    ws.write_kinds("nuts")
+    write_kinds(ws, "nuts")
     ws.sync(wait=False)
     ws.emu.clock.advance(RESULT_TTL + 3600)
     ws.sync()
@@ -84,7 +78,7 @@ def test_an_expired_result_is_not_downloaded(ws: Workspace) -> None:
 def test_403_from_the_download_host_after_finishing_is_waited_out(
         tmp_path: Path, make_emulator: Callable[..., Emulator]) -> None:
     ws = make_workspace(tmp_path, make_emulator(forbid_after_finish=120))
-    ws.write_kinds("nuts")
+    write_kinds(ws, "nuts")
     report = ws.sync()
     fme = [r.status for r in ws.emu.requests if r.host == "fme"]
     assert ("downloaded", 403, 200, 1) == (report.outcomes[0].outcome, fme[0], fme[-1],
@@ -92,7 +86,7 @@ def test_403_from_the_download_host_after_finishing_is_waited_out(
 
 
 def test_a_token_expiring_mid_poll_recovers(ws: Workspace) -> None:
-    ws.write_kinds("nuts")
+    write_kinds(ws, "nuts")
 
     def log(line: str) -> None:
         if line.startswith("waiting"):
@@ -108,7 +102,7 @@ def test_a_token_expiring_mid_poll_recovers(ws: Workspace) -> None:
 def test_a_token_that_lives_shorter_than_the_task_is_renewed(
         tmp_path: Path, make_emulator: Callable[..., Emulator]) -> None:
     ws = make_workspace(tmp_path, make_emulator(token_lifetime=60, in_progress_seconds=600))
-    ws.write_kinds("nuts")
+    write_kinds(ws, "nuts")
     report = ws.sync()
     assert ("downloaded", 1, True) == (report.outcomes[0].outcome, posts(ws.emu),
                                        ws.emu.stats["token_grants"] > 1)
@@ -117,7 +111,7 @@ def test_a_token_that_lives_shorter_than_the_task_is_renewed(
 def test_cdse_child_tasks_in_the_task_list_are_tolerated(
         tmp_path: Path, make_emulator: Callable[..., Emulator]) -> None:
     ws = make_workspace(tmp_path, make_emulator(cdse_children=True))
-    ws.write_kinds("nuts", "bbox")
+    write_kinds(ws, "nuts", "bbox")
     report = ws.sync()
     children = [t for t in ws.emu.tasks.all() if t.child]
     assert (0, {"downloaded": 2}, 2, 4) == (report.exit_code, report.count(), posts(ws.emu),
@@ -125,7 +119,7 @@ def test_cdse_child_tasks_in_the_task_list_are_tolerated(
 
 
 def test_an_unknown_status_of_our_task_is_recorded_and_waited_on(ws: Workspace) -> None:
-    ws.write_kinds("nuts")
+    write_kinds(ws, "nuts")
     ws.sync(wait=False)
     (task,) = ws.emu.tasks.all()
     task.record["Status"] = "In progress"  # the spelling a CDSE parent gets (clms-api.md §5.1)
@@ -138,7 +132,7 @@ def test_an_unknown_status_of_our_task_is_recorded_and_waited_on(ws: Workspace) 
 def test_timeout_stops_waiting_and_a_later_sync_picks_the_task_up(
         tmp_path: Path, make_emulator: Callable[..., Emulator]) -> None:
     ws = make_workspace(tmp_path, make_emulator(schedule={LC100_UID: (10**9, 60)}))
-    ws.write_kinds("nuts")
+    write_kinds(ws, "nuts")
     start = ws.emu.clock.now()
     first = ws.sync(timeout=600)
     waited = ws.emu.clock.now() - start
@@ -152,12 +146,12 @@ def test_timeout_stops_waiting_and_a_later_sync_picks_the_task_up(
 def test_timeout_leaves_exit_code_1(tmp_path: Path,
                                     make_emulator: Callable[..., Emulator]) -> None:
     ws = make_workspace(tmp_path, make_emulator(schedule={LC100_UID: (10**9, 60)}))
-    ws.write_kinds("nuts")
+    write_kinds(ws, "nuts")
     assert 1 == ws.sync(timeout=600).exit_code
 
 
 def test_no_wait_submits_and_returns_at_once(ws: Workspace) -> None:
-    ws.write_kinds("nuts", "prepackaged")
+    write_kinds(ws, "nuts", "prepackaged")
     start = ws.emu.clock.now()
     report = ws.sync(wait=False)
     assert (0, {"waiting": 2}, 2, start) == (report.exit_code, report.count(), posts(ws.emu),
@@ -165,7 +159,7 @@ def test_no_wait_submits_and_returns_at_once(ws: Workspace) -> None:
 
 
 def test_a_sync_after_no_wait_polls_once_at_start(ws: Workspace) -> None:
-    ws.write_kinds("nuts", "prepackaged")
+    write_kinds(ws, "nuts", "prepackaged")
     ws.sync(wait=False)
     ws.emu.clock.advance(600)
     ws.emu.reset_stats()
@@ -176,7 +170,7 @@ def test_a_sync_after_no_wait_polls_once_at_start(ws: Workspace) -> None:
 
 
 def test_a_no_wait_sync_after_no_wait_polls_once(ws: Workspace) -> None:
-    ws.write_kinds("nuts")
+    write_kinds(ws, "nuts")
     ws.sync(wait=False)
     ws.emu.clock.advance(40)
     ws.emu.reset_stats()
@@ -187,7 +181,7 @@ def test_a_no_wait_sync_after_no_wait_polls_once(ws: Workspace) -> None:
 
 
 def test_a_task_gone_from_the_server_is_requested_again(ws: Workspace) -> None:
-    ws.write_kinds("nuts")
+    write_kinds(ws, "nuts")
     ws.sync(wait=False)
     ws.emu.tasks._tasks.clear()  # an admin cleanup view deleted it (clms-api.md §5.3)
     ws.emu.clock.advance(60)
@@ -196,32 +190,32 @@ def test_a_task_gone_from_the_server_is_requested_again(ws: Workspace) -> None:
 
 
 def test_files_deleted_locally_are_fetched_again_from_the_live_result(ws: Workspace) -> None:
-    ws.write_kinds("nuts")
+    write_kinds(ws, "nuts")
     ws.sync()
     for path in ws.data.rglob("*.tif"):
         path.unlink()
     ws.emu.reset_stats()
     report = ws.sync()
     assert ("downloaded", 0, []) == (report.outcomes[0].outcome, posts(ws.emu),
-                                     disk_problems(ws))
+                                     check(ws).problems)
 
 
 def test_a_403_that_outlasts_the_retry_window_is_downloaded_by_the_next_sync(
         tmp_path: Path, make_emulator: Callable[..., Emulator]) -> None:
     ws = make_workspace(tmp_path, make_emulator(forbid_after_finish=900))
-    ws.write_kinds("nuts")
+    write_kinds(ws, "nuts")
     first = ws.sync()
     ws.emu.clock.advance(900)
     second = ws.sync()
     assert ("failed", "downloaded", 1, []) == (
-        first.outcomes[0].outcome, second.outcomes[0].outcome, posts(ws.emu), disk_problems(ws))
+        first.outcomes[0].outcome, second.outcomes[0].outcome, posts(ws.emu), check(ws).problems)
 
 
 def test_a_result_the_server_expired_early_is_requested_again(
         tmp_path: Path, make_emulator: Callable[..., Emulator]) -> None:
     # The docs say 72 h; older docs said 10 days and xcube-clms assumes 24 h (§5.6).
     ws = make_workspace(tmp_path, make_emulator(result_ttl=24 * 3600))
-    ws.write_kinds("nuts")
+    write_kinds(ws, "nuts")
     ws.sync(wait=False)
     ws.emu.clock.advance(30 * 3600)
     report = ws.sync()  # the 404 past the "not ready" window: requested again in this run
@@ -242,14 +236,14 @@ def test_foreign_tasks_of_unknown_shape_in_the_task_list_are_tolerated(ws: Works
              "cdse_task_role": "child"}]):
         ws.emu.tasks._tasks[f"99{n}"] = Task(f"99{n}", record, 0.0, 0, 0, None, False,
                                              settled=True)
-    ws.write_kinds("nuts")
+    write_kinds(ws, "nuts")
     report = ws.sync()
     assert ("downloaded", 1) == (report.outcomes[0].outcome, posts(ws.emu))
 
 
 def test_adding_a_region_later_posts_for_it_alone_without_a_catalogue_search(
         ws: Workspace) -> None:
-    ws.write_kinds("nuts")
+    write_kinds(ws, "nuts")
     ws.sync()
     ws.write_spec(ws.specs.joinpath("specs.yaml").read_text().replace("[ITC11]", "[ITC11, ES51]"))
     ws.emu.reset_stats()

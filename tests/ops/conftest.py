@@ -10,9 +10,6 @@ fractions of a second.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,29 +19,20 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from fetcher.cli import app, run
-from tests.e2e import conftest as e2e
-from tests.e2e.conftest import NUTS_SPEC, Workspace, spec_text
+from tests.support import emulators
+from tests.support.fixtures import emu, live_emu, live_ws, make_emulator, ws
+from tests.support.specs import GEBCO_EXTRACTED_SPEC as CEDA_SPEC
+from tests.support.specs import NUTS_SPEC, spec_text
+from tests.support.workspace import Workspace, make_workspace
 
-# The end-to-end fixtures, made visible to pytest in this folder.
-make_emulator = e2e.make_emulator
-emu = e2e.emu
-ws = e2e.ws
-live_emu = e2e.live_emu
-live_ws = e2e.live_ws
-remove_templates = e2e._remove_templates
+__all__ = ["CEDA_SPEC", "NUTS_SPEC", "emu", "live_emu", "live_ws", "make_emulator", "spec_text",
+           "ws"]
 
 ZENODO_SPEC = """\
   lc100:
     source: zenodo
     record: 3939050
     files: [PROBAV_LC100_global_v3.0.1_2019-nrt_Discrete-Classification-map_EPSG-4326.tif]
-"""
-CEDA_SPEC = """\
-  gebco:
-    source: ceda
-    path: /bodc/gebco/global/gebco_2024/ice_surface_elevation/netcdf
-    files: ["gebco_2024*.zip"]
-    extract: true
 """
 MIXED = spec_text(NUTS_SPEC, ZENODO_SPEC, CEDA_SPEC)
 LABELS = ["builtup/ITC11", "lc100", "gebco"]
@@ -76,10 +64,9 @@ def synced(synced_template: Workspace, tmp_path: Path) -> Workspace:
     Syncing once and copying keeps the suite fast; the copy talks to the same emulator,
     whose counters start at zero for each test.
     """
-    root = tmp_path / "synced"
-    shutil.copytree(synced_template.root, root)
+    copied = synced_template.copy(tmp_path / "synced")
     synced_template.emu.reset_stats()
-    return Workspace(root, synced_template.emu)
+    return copied
 
 
 @pytest.fixture
@@ -130,10 +117,8 @@ def runner(monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
 
 def fetcher(ws: Workspace, *args: str, timeout: float = 30, **env: str) -> Done:
     """``python -m fetcher ARGS`` as a subprocess, in the workspace, with its FETCHER_* env."""
-    done = subprocess.run([sys.executable, "-m", "fetcher", *args], env=ws.env(**env),
-                          cwd=ws.root, capture_output=True, text=True, timeout=timeout,
-                          check=False)
-    return Done(done.returncode, done.stdout, done.stderr)
+    done = ws.fetcher(*args, timeout=timeout, **env)
+    return Done(done.code, done.stdout, done.stderr)
 
 
 @pytest.fixture
@@ -164,10 +149,7 @@ def data_file(ws: Workspace, rel: str) -> Path:
 def shared_workspace(factory: pytest.TempPathFactory, **config: object) -> Iterator[Workspace]:
     """A workspace with the mixed specs and its own emulator, for a module's worth of tests
     that only read one command's output (so the command runs once)."""
-    from fetcher.emulator import Emulator, EmulatorConfig
-
-    fields: dict[str, object] = {"seed": 0, "catalogue_size": 10, **config}
-    with Emulator(EmulatorConfig(**fields)) as emulator:  # type: ignore[arg-type]
-        workspace = e2e.make_workspace(factory.mktemp("ops"), emulator)
+    with emulators.running({"seed": 0, "catalogue_size": 10}, **config) as emulator:
+        workspace = make_workspace(factory.mktemp("ops"), emulator)
         workspace.write_spec(MIXED)
         yield workspace

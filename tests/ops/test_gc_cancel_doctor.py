@@ -7,7 +7,6 @@ import json
 
 import pytest
 
-from tests.e2e.conftest import Workspace, server_tasks
 from tests.ops.conftest import (
     CEDA_SPEC,
     MIXED,
@@ -17,6 +16,8 @@ from tests.ops.conftest import (
     fetcher,
     spec_text,
 )
+from tests.support.emulators import server_tasks
+from tests.support.workspace import Workspace
 
 WITHOUT_LC100 = spec_text(NUTS_SPEC, CEDA_SPEC)
 WITHOUT_BUILTUP = spec_text(ZENODO_SPEC, CEDA_SPEC)

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.conftest import Workspace
 from tests.ops.conftest import MIXED, ZENODO_FILE, fetcher
+from tests.support.workspace import Workspace
 
 
 def test_offline_sync_of_unsynced_specs_exits_1(ws: Workspace, no_connect, inproc) -> None:

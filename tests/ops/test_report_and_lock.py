@@ -18,8 +18,8 @@ from contextlib import closing, contextmanager
 import pytest
 
 from fetcher.ledger.lock import ReconcilerLock
-from tests.e2e.conftest import Workspace
 from tests.ops.conftest import MIXED, Done, fetcher, shared_workspace
+from tests.support.workspace import Workspace
 
 BROKEN_ZENODO = """\
   lc100-missing:
@@ -162,8 +162,7 @@ def test_partial_success_exits_1_in_a_real_process(live_ws: Workspace) -> None:
 
 def test_two_datasets_of_one_zenodo_record_each_get_their_own_file(ws: Workspace,
                                                                   inproc) -> None:
-    from tests.e2e.conftest import spec_text
-    from tests.ops.conftest import ZENODO_SPEC
+    from tests.ops.conftest import ZENODO_SPEC, spec_text
 
     ws.write_spec(spec_text(ZENODO_SPEC, SAME_RECORD % TREE_FILE))
     inproc(ws, "sync", "-q", str(ws.specs))
@@ -172,8 +171,7 @@ def test_two_datasets_of_one_zenodo_record_each_get_their_own_file(ws: Workspace
 
 def test_a_file_the_record_lacks_fails_even_after_the_record_was_listed(ws: Workspace,
                                                                        inproc) -> None:
-    from tests.e2e.conftest import spec_text
-    from tests.ops.conftest import ZENODO_SPEC
+    from tests.ops.conftest import ZENODO_SPEC, spec_text
 
     ws.write_spec(spec_text(ZENODO_SPEC, SAME_RECORD % "no-such-file.tif"))
     done = inproc(ws, "sync", "--json", str(ws.specs))
@@ -181,6 +179,11 @@ def test_a_file_the_record_lacks_fails_even_after_the_record_was_listed(ws: Work
 
 
 # --- one reconciler per ledger -------------------------------------------------------
+
+# A PostgreSQL ledger is shared: its workers split the items with leases and take no
+# sync lock (tests/postgres/test_shared_ledger.py), so these hold for SQLite only.
+SQLITE_LOCK = pytest.mark.sqlite_only(
+    reason="one sync at a time is the rule of an SQLite ledger; a PostgreSQL one is shared")
 
 
 @contextmanager
@@ -196,12 +199,12 @@ def holding(ws: Workspace) -> Iterator[None]:
 
 
 def _lock_rows(ws: Workspace) -> list[tuple[int, str]]:
-    with closing(sqlite3.connect(ws.db)) as db:
+    with closing(sqlite3.connect(ws.db_file)) as db:
         return db.execute("SELECT pid, host FROM locks").fetchall()
 
 
 def _insert_holder(ws: Workspace, pid: int, host: str, heartbeat: float) -> None:
-    with closing(sqlite3.connect(ws.db)) as db, db:
+    with closing(sqlite3.connect(ws.db_file)) as db, db:
         db.execute("INSERT INTO locks (name, holder, pid, host, since, heartbeat) "
                    "VALUES ('sync', ?, ?, ?, ?, ?)", (f"{pid}@{host}", pid, host,
                                                       heartbeat, heartbeat))
@@ -213,6 +216,7 @@ def _dead_pid() -> int:
     return int(child.stdout)
 
 
+@SQLITE_LOCK
 def test_a_second_sync_stops_at_once_naming_the_holder(synced: Workspace) -> None:
     with holding(synced):
         started = time.monotonic()
@@ -223,6 +227,7 @@ def test_a_second_sync_stops_at_once_naming_the_holder(synced: Workspace) -> Non
         done.code, done.err.splitlines()[0].rsplit(" ", 3)[0], took < 10)
 
 
+@SQLITE_LOCK
 def test_a_stopped_second_sync_sends_no_request(synced: Workspace) -> None:
     synced.write_spec(MIXED.replace("regions: [ITC11]", "regions: [ITC11, ITC12]"))
     synced.emu.reset_stats()
@@ -231,6 +236,7 @@ def test_a_stopped_second_sync_sends_no_request(synced: Workspace) -> None:
     assert [] == synced.emu.requests
 
 
+@SQLITE_LOCK
 def test_wait_lock_gives_up_after_the_given_seconds(synced: Workspace) -> None:
     with holding(synced):
         started = time.monotonic()
@@ -239,6 +245,7 @@ def test_wait_lock_gives_up_after_the_given_seconds(synced: Workspace) -> None:
     assert (1, True) == (done.code, took >= 1.0)
 
 
+@SQLITE_LOCK
 def test_wait_lock_proceeds_when_the_holder_lets_go(synced: Workspace) -> None:
     with holding(synced):
         second = subprocess.Popen([sys.executable, "-m", "fetcher", "sync", "--wait-lock", "20",
@@ -251,8 +258,9 @@ def test_wait_lock_proceeds_when_the_holder_lets_go(synced: Workspace) -> None:
                                                     out.split(";")[0])
 
 
+@SQLITE_LOCK
 def test_two_real_syncs_the_second_names_the_first(make_emulator, tmp_path) -> None:
-    from tests.e2e.conftest import make_workspace
+    from tests.support.workspace import make_workspace
 
     emu = make_emulator(fake_clock=False, queued_seconds=2.0, in_progress_seconds=0.2)
     ws = make_workspace(tmp_path, emu)
@@ -270,21 +278,25 @@ def test_two_real_syncs_the_second_names_the_first(make_emulator, tmp_path) -> N
         first.returncode)
 
 
+@SQLITE_LOCK
 def test_the_lock_is_released_after_a_sync(synced: Workspace) -> None:
     assert [] == _lock_rows(synced)
 
 
+@SQLITE_LOCK
 def test_a_lock_row_left_by_a_dead_pid_is_recovered(synced: Workspace) -> None:
     _insert_holder(synced, _dead_pid(), socket.gethostname(), time.time())
     done = fetcher(synced, "sync", "-q", str(synced.specs))
     assert (0, []) == (done.code, _lock_rows(synced))
 
 
+@SQLITE_LOCK
 def test_a_stale_holder_on_another_host_is_recovered(synced: Workspace) -> None:
     _insert_holder(synced, 4242, "elsewhere.example", time.time() - 600)
     assert 0 == fetcher(synced, "sync", "-q", str(synced.specs)).code
 
 
+@SQLITE_LOCK
 def test_a_fresh_holder_on_another_host_blocks(synced: Workspace) -> None:
     _insert_holder(synced, 4242, "elsewhere.example", time.time())
     done = fetcher(synced, "sync", str(synced.specs))

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.conftest import Workspace
 from tests.ops.conftest import (
     CEDA_SPEC,
     LABELS,
@@ -21,6 +20,7 @@ from tests.ops.conftest import (
     shared_workspace,
     spec_text,
 )
+from tests.support.workspace import Workspace
 
 HEADERS = ["ITEM", "STATE", "TASK", "SERVER", "AGE", "FILES", "SIZE", "DETAIL"]
 

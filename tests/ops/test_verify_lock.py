@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import shutil
 
-from tests.e2e.conftest import Workspace, sha256
 from tests.ops.conftest import (
     CEDA_SPEC,
     MIXED,
@@ -17,6 +16,8 @@ from tests.ops.conftest import (
     fetcher,
     spec_text,
 )
+from tests.support.consistency import sha256
+from tests.support.workspace import Workspace
 
 # --- verify -------------------------------------------------------------------------
 
@@ -142,7 +143,7 @@ def test_lock_before_a_complete_sync_exits_2_naming_the_items(ws: Workspace, inp
 def _fresh_machine(ws: Workspace) -> None:
     """Keep the specs and the lock; lose the data and the ledger (a new CI runner)."""
     shutil.rmtree(ws.data)
-    ws.db.unlink()
+    ws.forget_ledger()
     ws.emu.reset_stats()
 
 

@@ -3,49 +3,34 @@
 The syncs under test run as ``python -m fetcher sync`` subprocesses (so that they can
 be killed with SIGKILL) against an emulator in this process with a real clock and a
 task schedule of fractions of a second. Heavier variants run only with FETCHER_SLOW=1.
+The workspace, the emulators and the consistency checker are ``tests/support``'s.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import signal
-import subprocess
-import sys
-import textwrap
-import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from fetcher.emulator import Emulator, EmulatorConfig
+from tests.support import emulators, specs, workspace
+from tests.support.emulators import EmulatorFactory
+from tests.support.library import Emulator
+from tests.support.specs import GEBCO_EXTRACTED_SPEC as CEDA_SPEC
+from tests.support.specs import NUTS_SPEC
+from tests.support.workspace import Workspace
 
-REPO = Path(__file__).resolve().parents[2]
 SLOW = os.environ.get("FETCHER_SLOW") == "1"
+# Small CEDA and Zenodo files keep the many runs of a trial short.
+DEFAULTS = {**emulators.REAL_CLOCK, "ceda_file_size": 120_000, "zenodo_file_size": 150_000}
 
-CLMS_SPEC = """\
-  builtup:
-    source: clms
-    dataset: copernicus-global-land-service-land-cover-100m-collection-3-epoch-2019-globe
-    download: {name: RASTER, collection: 100m}
-    layer: "Cover Fraction: Built-up "
-    format: Geotiff
-    crs: EPSG:4326
-    regions: [ITC11, prd]
+CLMS_SPEC = NUTS_SPEC.replace("regions: [ITC11]", "regions: [ITC11, prd]") + """\
   corine:
     source: clms
     uid: 0407d497d3c44bcd93ce8fd5bf78596a
     file: U2018_CLC2018_V2020_20u1.zip
-"""
-CEDA_SPEC = """\
-  gebco:
-    source: ceda
-    path: /bodc/gebco/global/gebco_2024/ice_surface_elevation/netcdf
-    files: ["gebco_2024*.zip"]
-    extract: true
 """
 ZENODO_SPEC = """\
   lc100:
@@ -61,10 +46,8 @@ CLMS_ITEMS = 3  # builtup/ITC11, builtup/prd, corine
 
 
 def spec_text(emu: Emulator, *blocks: str) -> str:
-    """A whole spec file of these dataset blocks, with the named region ``prd``."""
-    body = "".join(b.replace("{files}", emu.urls.files) for b in blocks)
-    return ("version: 1\nregions:\n  prd:\n    bbox: [112.0, 21.5, 115.5, 24.0]\n"
-            "datasets:\n" + body)
+    """A whole spec file of these dataset blocks (``{files}``: the emulator's files host)."""
+    return specs.spec_text(*(b.replace("{files}", emu.urls.files) for b in blocks))
 
 
 def every_source(emu: Emulator) -> str:
@@ -93,145 +76,21 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture
-def make_emulator() -> Iterator[Callable[..., Emulator]]:
-    """Start real-clock emulators with short task schedules; stopped at teardown."""
-    started: list[Emulator] = []
-
-    def make(**fields: Any) -> Emulator:
-        fields.setdefault("seed", 0)
-        fields.setdefault("fake_clock", False)
-        fields.setdefault("queued_seconds", 0.1)
-        fields.setdefault("in_progress_seconds", 0.2)
-        fields.setdefault("catalogue_size", 10)
-        fields.setdefault("ceda_file_size", 120_000)
-        fields.setdefault("zenodo_file_size", 150_000)
-        emu = Emulator(EmulatorConfig(**fields)).start()
-        started.append(emu)
-        return emu
-
-    yield make
-    for emu in started:
-        emu.stop()
+def make_emulator() -> Iterator[EmulatorFactory]:
+    """Start real-clock emulators with short task schedules and small files; stopped at teardown."""
+    with emulators.factory(DEFAULTS) as make:
+        yield make
 
 
 @pytest.fixture
-def emu(make_emulator: Callable[..., Emulator]) -> Emulator:
+def emu(make_emulator: EmulatorFactory) -> Emulator:
     """A real-clock emulator with no faults."""
     return make_emulator()
 
 
-@dataclass
-class Run:
-    """One finished CLI run."""
-
-    args: list[str]
-    code: int
-    stdout: str
-    stderr: str
-
-
-@dataclass
-class Workspace:
-    """A temporary project against one emulator, and every output its runs produced."""
-
-    root: Path
-    emu: Emulator
-    runs: list[Run] = field(default_factory=list)
-    env_overrides: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def specs(self) -> Path:
-        return self.root / "specs"
-
-    @property
-    def data(self) -> Path:
-        return self.root / "data"
-
-    @property
-    def db(self) -> Path:
-        return self.root / "ledger.db"
-
-    @property
-    def key(self) -> Path:
-        return self.root / "clms-service-key.json"
-
-    def write_spec(self, text: str, name: str = "specs.yaml") -> Path:
-        path = self.specs / name
-        path.write_text(textwrap.dedent(text), encoding="utf-8")
-        return path
-
-    def env(self, **extra: str) -> dict[str, str]:
-        """The environment of a ``fetcher`` child pointed at this workspace."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith("FETCHER_")}
-        env.update({
-            "FETCHER_DB": str(self.db), "FETCHER_DATA_DIR": str(self.data),
-            "FETCHER_CLMS_KEY": str(self.key), "FETCHER_CLMS_URL": self.emu.urls.clms,
-            "FETCHER_CEDA_URL": self.emu.urls.ceda, "FETCHER_ZENODO_URL": self.emu.urls.zenodo,
-            "FETCHER_POLL_INTERVAL": "0.05", "PYTHONWARNINGS": "error",
-        })
-        env.update(self.env_overrides)
-        env.update(extra)
-        return env
-
-    def argv(self, *args: str, command: str = "sync") -> list[str]:
-        if command == "sync":
-            return [sys.executable, "-m", "fetcher", "sync", str(self.specs), *args]
-        return [sys.executable, "-m", "fetcher", command, *args]
-
-    def start(self, *args: str, failpoint: str | None = None, command: str = "sync",
-              preexec: Callable[[], None] | None = None) -> subprocess.Popen[str]:
-        """Start a CLI child (optionally with a failpoint); the caller waits or kills."""
-        extra = {"FETCHER_FAILPOINT": failpoint} if failpoint else {}
-        return subprocess.Popen(self.argv(*args, command=command), env=self.env(**extra),
-                                cwd=self.root, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True, preexec_fn=preexec)
-
-    def finish(self, proc: subprocess.Popen[str], args: list[str],
-               timeout: float = 60) -> Run:
-        """Wait for a child, keep its output, and return it."""
-        try:
-            out, err = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            out, err = proc.communicate()
-        run = Run(args, proc.returncode, out, err)
-        self.runs.append(run)
-        return run
-
-    def cli(self, *args: str, failpoint: str | None = None, command: str = "sync",
-            timeout: float = 60, preexec: Callable[[], None] | None = None) -> Run:
-        """Run the CLI to its end."""
-        proc = self.start(*args, failpoint=failpoint, command=command, preexec=preexec)
-        return self.finish(proc, list(args), timeout)
-
-    def kill_after(self, delay: float, *args: str) -> Run:
-        """Start a sync and SIGKILL it after ``delay`` seconds (if still running)."""
-        proc = self.start(*args)
-        try:
-            proc.wait(timeout=delay)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-        return self.finish(proc, list(args))
-
-    def until_done(self, *args: str, tries: int = 5) -> Run:
-        """Rerun sync until it exits 0 (a crash may leave a task to wait for)."""
-        run = self.cli(*args)
-        for _ in range(tries - 1):
-            if run.code == 0:
-                break
-            time.sleep(0.2)
-            run = self.cli(*args)
-        return run
-
-
 def make_workspace(root: Path, emu: Emulator) -> Workspace:
-    """A workspace with a service key (mode 600) and an empty specs folder."""
-    ws = Workspace(root, emu)
-    ws.specs.mkdir(parents=True)
-    fd = os.open(ws.key, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(emu.service_key(), handle)
-    return ws
+    """A workspace whose ledger the first run creates (so a crash trial may kill that too)."""
+    return workspace.make_workspace(root, emu, migrated=False)
 
 
 @pytest.fixture
@@ -240,30 +99,13 @@ def ws(tmp_path: Path, emu: Emulator) -> Workspace:
     return make_workspace(tmp_path, emu)
 
 
-def clms_posts(emu: Emulator) -> int:
-    """POSTs the CLMS host answered (the emulator's own count)."""
-    return emu.stats["posts"]
-
-
-def server_tasks(emu: Emulator) -> list[Any]:
-    """The emulator's tasks, CDSE children excluded."""
-    return [t for t in emu.tasks.all() if not t.child]
-
-
 # --- the figures the issue asks for, printed at the end of the run ------------------
-
-FIGURES: dict[str, int] = {"trials": 0, "faults injected": 0, "duplicate posts": 0,
-                           "partial files seen": 0, "leaks found": 0, "samples": 0}
-
-
-def tally(**counts: int) -> None:
-    """Add to the run's figures."""
-    for name, value in counts.items():
-        FIGURES[name.replace("_", " ")] = FIGURES.get(name.replace("_", " "), 0) + value
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Print the reliability figures when any reliability test ran."""
+    from tests.reliability.figures import FIGURES
+
     if any(FIGURES.values()):
         line = ", ".join(f"{name}: {value}" for name, value in FIGURES.items())
         terminalreporter.write_line(f"reliability figures: {line}")

@@ -11,8 +11,11 @@ import sqlite3
 
 import pytest
 
-from tests.reliability import checker
-from tests.reliability.conftest import CLMS_ITEMS, Run, Workspace, clms_posts, every_source, tally
+from tests.reliability.conftest import CLMS_ITEMS, every_source
+from tests.reliability.figures import tally
+from tests.support import consistency, ledgers
+from tests.support.emulators import posts
+from tests.support.workspace import Run, Workspace
 
 LOCK_MESSAGE = "error: another sync holds this ledger"
 
@@ -37,7 +40,7 @@ def init_ledger(ws: Workspace) -> None:
 
 
 def integrity(ws: Workspace) -> str:
-    with sqlite3.connect(ws.db) as conn:
+    with sqlite3.connect(ws.db_file) as conn:
         result = conn.execute("PRAGMA integrity_check").fetchone()[0]
     conn.close()
     return str(result)
@@ -52,16 +55,28 @@ def test_syncs_started_together_on_a_ledger_in_use_each_end_clearly(
     assert [True] * count == [clear(r) for r in runs], [r.stderr for r in runs]
 
 
-@pytest.mark.parametrize("count", [2, pytest.param(4, marks=pytest.mark.slow)])
-def test_syncs_started_together_on_a_ledger_post_each_item_once(
-        ws: Workspace, count: int) -> None:
+def together_then_done(ws: Workspace, count: int) -> None:
+    """``count`` syncs of every source started at once on a ledger, then one to the end."""
     ws.write_spec(every_source(ws.emu))
     init_ledger(ws)
     together(ws, count)
     ws.until_done()
-    tally(duplicate_posts=max(0, clms_posts(ws.emu) - CLMS_ITEMS))
-    assert (CLMS_ITEMS, [], "ok") == (clms_posts(ws.emu),
-                                      checker.check(ws.db, ws.data).problems, integrity(ws))
+
+
+@pytest.mark.parametrize("count", [2, pytest.param(4, marks=pytest.mark.slow)])
+def test_syncs_started_together_on_a_ledger_post_each_item_once(
+        ws: Workspace, count: int) -> None:
+    together_then_done(ws, count)
+    tally(duplicate_posts=max(0, posts(ws.emu) - CLMS_ITEMS))
+    assert (CLMS_ITEMS, []) == (posts(ws.emu), consistency.check(ws).problems)
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("count", [2, pytest.param(4, marks=pytest.mark.slow)])
+def test_syncs_started_together_on_a_ledger_leave_a_sound_sqlite_file(
+        ws: Workspace, count: int) -> None:
+    together_then_done(ws, count)
+    assert "ok" == integrity(ws)
 
 
 @pytest.mark.parametrize("count", [2, pytest.param(4, marks=pytest.mark.slow)])
@@ -69,7 +84,7 @@ def test_syncs_that_wait_for_the_lock_all_succeed(ws: Workspace, count: int) -> 
     ws.write_spec(every_source(ws.emu))
     init_ledger(ws)
     runs = together(ws, count, "--wait-lock", "60")
-    assert ([0] * count, CLMS_ITEMS) == ([r.code for r in runs], clms_posts(ws.emu)), [
+    assert ([0] * count, CLMS_ITEMS) == ([r.code for r in runs], posts(ws.emu)), [
         r.stderr[-400:] for r in runs]
 
 
@@ -77,7 +92,8 @@ def test_processes_that_open_a_new_ledger_together_all_succeed(ws: Workspace) ->
     # The race is a matter of timing: try rounds of four until one shows it.
     failures: list[str] = []
     for round_ in range(10):
-        ws.env_overrides["FETCHER_DB"] = str(ws.root / f"new-{round_}.db")
+        ws.env_overrides["FETCHER_DB"] = ledgers.new(ws.root, migrated=False,
+                                                     name=f"new-{round_}.db")
         procs = [ws.start("upgrade", command="db") for _ in range(4)]
         runs = [ws.finish(proc, ["db", "upgrade"]) for proc in procs]
         tally(trials=1)

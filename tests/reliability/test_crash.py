@@ -14,16 +14,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability import checker
-from tests.reliability.conftest import (
-    CLMS_ITEMS,
-    Workspace,
-    clms_posts,
-    every_source,
-    make_workspace,
-    tally,
-)
+from tests.reliability.conftest import CLMS_ITEMS, every_source, make_workspace
+from tests.reliability.figures import tally
 from tests.reliability.watcher import Watcher
+from tests.support import consistency
+from tests.support.emulators import posts
+from tests.support.workspace import Workspace
 
 FAILPOINTS = ("after-intent", "after-post", "mid-download", "after-download", "after-extract")
 # A sync of every source takes about 1 s of imports and 1-2 s of work: kill inside that.
@@ -50,9 +46,9 @@ def outcome(ws: Workspace, watcher: Watcher) -> dict[str, object]:
     has its own (xfail) test below, so a random kill that happens to hit it does not
     hide everything else these trials check.
     """
-    recorded = checker.recorded_files(ws.db)
-    problems = [p for p in checker.check(ws.db, ws.data).problems if ".extract-" not in p]
-    return {"posts": clms_posts(ws.emu), "partial": watcher.partial(recorded),
+    recorded = consistency.recorded_files(ws)
+    problems = [p for p in consistency.check(ws).problems if ".extract-" not in p]
+    return {"posts": posts(ws.emu), "partial": watcher.partial(recorded),
             "problems": problems}
 
 
@@ -121,7 +117,7 @@ def test_a_kill_during_extraction_leaves_no_work_folder_behind(
     proc = ws.start()
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
-        if any(checker.disk_files(folder) for folder in checker.work_folders(ws.data)):
+        if any(consistency.disk_files(folder) for folder in consistency.work_folders(ws.data)):
             proc.send_signal(signal.SIGKILL)
             break
         time.sleep(0.002)
@@ -129,4 +125,4 @@ def test_a_kill_during_extraction_leaves_no_work_folder_behind(
     tally(trials=1)
     final = ws.until_done()
     assert (-signal.SIGKILL, 0, []) == (killed.code, final.code,
-                                        checker.check(ws.db, ws.data).leftovers)
+                                        consistency.check(ws).leftovers)

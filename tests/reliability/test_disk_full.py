@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.reliability import checker
-from tests.reliability.conftest import HTTP_SPEC, Workspace, spec_text, tally
+from tests.reliability.conftest import HTTP_SPEC, spec_text
+from tests.reliability.figures import tally
+from tests.support import consistency
+from tests.support.workspace import Workspace
 
 MOUNT = shutil.which("mount") or "/bin/mount"
 UMOUNT = shutil.which("umount") or "/bin/umount"
@@ -43,7 +45,7 @@ def test_a_full_disk_gives_a_clear_error_and_records_nothing(
     run = ws.cli()
     tally(trials=1, faults_injected=1)
     assert (True, False, {}) == ("No space left on device" in run.stderr,
-                                 "Traceback" in run.stderr, checker.recorded_files(ws.db))
+                                 "Traceback" in run.stderr, consistency.recorded_files(ws))
 
 
 def test_a_full_disk_exits_1_not_2(ws: Workspace, small_data: Path) -> None:
@@ -60,5 +62,5 @@ def test_a_sync_after_space_is_freed_resumes_and_completes(
     run = ws.cli()
     ranged = [r.range for r in ws.emu.requests if r.host == "files" and r.method == "GET"]
     tally(trials=1)
-    assert (0, [], True) == (run.code, checker.check(ws.db, ws.data).problems,
+    assert (0, [], True) == (run.code, consistency.check(ws).problems,
                              bool(ranged) and all(r is not None for r in ranged))

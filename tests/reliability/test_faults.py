@@ -12,23 +12,14 @@ from typing import Any
 
 import pytest
 
-from fetcher.config import Settings
 from fetcher.emulator import Emulator, FaultRates
 from fetcher.errors import FetcherError
-from fetcher.ops.sync import sync
-from fetcher.reconcile.apply import SyncOptions
 from fetcher.reconcile.report import Report
-from fetcher.transfer.http import Http
-from tests.reliability import checker
-from tests.reliability.conftest import (
-    CLMS_ITEMS,
-    SLOW,
-    Workspace,
-    clms_posts,
-    every_source,
-    make_workspace,
-    tally,
-)
+from tests.reliability.conftest import CLMS_ITEMS, SLOW, every_source, make_workspace
+from tests.reliability.figures import tally
+from tests.support import consistency
+from tests.support.emulators import posts
+from tests.support.workspace import Workspace
 
 HOSTS = ("clms", "fme", "ceda", "zenodo", "files")
 RETRY_AFTER = 7
@@ -53,18 +44,8 @@ class Sleeps:
         self.emu.clock.advance(seconds)
 
 
-def settings(ws: Workspace) -> Settings:
-    return Settings.from_env({}, db=str(ws.db), data_dir=ws.data, clms_key=ws.key,
-                             clms_url=ws.emu.urls.clms, ceda_url=ws.emu.urls.ceda,
-                             zenodo_url=ws.emu.urls.zenodo)
-
-
 def sync_in_process(ws: Workspace, sleeps: Sleeps) -> Report:
-    http = Http(sleep=sleeps, now=ws.emu.clock.now)
-    try:
-        return sync([ws.specs], settings(ws), SyncOptions(), http=http)
-    finally:
-        http.close()
+    return ws.sync(sleep=sleeps)
 
 
 def sync_until_done(ws: Workspace, sleeps: Sleeps, tries: int = 30) -> list[int]:
@@ -122,10 +103,10 @@ def run_faulted(tmp_path: Path, make_emulator: Callable[..., Any], seeds: range,
         codes = sync_until_done(ws, sleeps)
         stats = ws.emu.stats
         tally(trials=1, faults_injected=faults_served(ws.emu),
-              duplicate_posts=max(0, clms_posts(ws.emu) - CLMS_ITEMS))
+              duplicate_posts=max(0, posts(ws.emu) - CLMS_ITEMS))
         # Each logical call may take the policy's 6 attempts, in each of the runs it took.
         bounded = stats["requests"] <= 6 * baseline * len(codes)
-        results.append((codes[-1], clms_posts(ws.emu), checker.check(ws.db, ws.data).problems,
+        results.append((codes[-1], posts(ws.emu), consistency.check(ws).problems,
                         bounded))
     assert [(0, CLMS_ITEMS, [], True)] * len(seeds) == results
 

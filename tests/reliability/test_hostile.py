@@ -15,8 +15,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from fetcher.cli import run
-from tests.reliability.conftest import Run, Workspace, tally
+from tests.reliability.figures import tally
 from tests.reliability.hostile import Answer, HostileServer
+from tests.support.workspace import Run, Workspace
 
 BODY = b"fetcher reliability payload\n" * 100
 
@@ -52,11 +53,11 @@ def zipped(member: str, body: bytes, compression: int = zipfile.ZIP_STORED) -> b
 
 def outside(ws: Workspace) -> list[str]:
     """Files written anywhere under the workspace but outside its data folder."""
-    expected = {ws.db.name, ws.key.name, "specs"}
+    expected = {ws.key.name, "specs"}
+    ledger = set(ws.ledger_files())
     return sorted(p.relative_to(ws.root).as_posix() for p in ws.root.rglob("*")
                   if p.is_file() and p.parts[len(ws.root.parts)] not in expected
-                  and not p.name.startswith(ws.db.name)
-                  and not p.is_relative_to(ws.data))
+                  and p not in ledger and not p.is_relative_to(ws.data))
 
 
 def test_a_listed_file_name_with_dot_dot_cannot_leave_the_data_folder(

@@ -11,7 +11,9 @@ import json
 from pathlib import Path
 
 from fetcher.emulator import FaultRates
-from tests.reliability.conftest import Workspace, every_source, tally
+from tests.reliability.conftest import every_source
+from tests.reliability.figures import tally
+from tests.support.workspace import Workspace
 
 JWT_PREFIX = "eyJ"  # base64 of '{"': the start of every JWT header, so of every grant
 
@@ -24,10 +26,12 @@ def secrets(ws: Workspace, tokens: set[str]) -> list[str]:
 
 
 def outputs(ws: Workspace) -> dict[str, bytes]:
-    """Every place a secret could land: run outputs, the ledger files, the data folder."""
+    """Every place a secret could land: run outputs, the ledger (its files, or its tables'
+    rows on PostgreSQL), the data folder."""
     found = {f"run {n} stdout": r.stdout.encode() for n, r in enumerate(ws.runs)}
     found |= {f"run {n} stderr": r.stderr.encode() for n, r in enumerate(ws.runs)}
-    for path in [*ws.root.glob(ws.db.name + "*"), *ws.data.rglob("*")]:
+    found |= {f"ledger {where}": body for where, body in ws.ledger_contents().items()}
+    for path in ws.data.rglob("*"):
         if path.is_file():
             found[str(path.relative_to(ws.root))] = path.read_bytes()
     return found

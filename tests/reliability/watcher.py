@@ -16,7 +16,7 @@ import threading
 import zipfile
 from pathlib import Path
 
-from tests.reliability.checker import is_leftover
+from tests.support.consistency import is_leftover
 
 
 class Watcher:

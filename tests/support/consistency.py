@@ -1,7 +1,10 @@
 """A consistency checker: do the ledger and the data folder agree, exactly?
 
-Used after every crash trial and fault run. It reads the ledger through the
-library (a real SQLite file built by the migrations) and walks the data folder.
+Every file under the data folder must be recorded with its size and sha256, every
+recorded file must be there, and no ``.part``, ``.part.json`` or extraction work folder
+may be left. The ledger is read as the workspace's commands write it (its location,
+and its data folder's site on a shared ledger), so the check holds on SQLite and
+PostgreSQL alike.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fetcher.ledger import Ledger
+from tests.support.workspace import Workspace
 
 LEFTOVER_SUFFIXES = (".part", ".part.json")
 
@@ -43,9 +46,9 @@ class Findings:
                 + [f"leftover: {p}" for p in self.leftovers])
 
 
-def recorded_files(db: Path) -> dict[str, tuple[int, str]]:
-    """Every file the ledger records: relative path -> (size, sha256)."""
-    with Ledger.open(str(db)) as ledger:
+def recorded_files(ws: Workspace) -> dict[str, tuple[int, str]]:
+    """Every file the workspace's ledger records: relative path -> (size, sha256)."""
+    with ws.ledger() as ledger:
         snapshot = ledger.snapshot()
     return {f.path: (f.size, f.sha256) for files in snapshot.files.values() for f in files}
 
@@ -67,11 +70,18 @@ def is_leftover(rel: str) -> bool:
     return rel.endswith(LEFTOVER_SUFFIXES) or any(".extract-" in p for p in parts[:-1])
 
 
-def check(db: Path, data: Path) -> Findings:
-    """Compare the ledger at ``db`` with the folder ``data``, byte for byte."""
-    recorded = recorded_files(db)
+def work_folders(data: Path) -> list[Path]:
+    """Extraction work folders (``.<name>.extract-*``) under ``data``."""
+    if not data.exists():
+        return []
+    return sorted(p for p in data.rglob(".*.extract-*") if p.is_dir())
+
+
+def check(ws: Workspace) -> Findings:
+    """Compare the workspace's ledger with its data folder, byte for byte."""
+    recorded = recorded_files(ws)
     found = Findings()
-    on_disk = disk_files(data)
+    on_disk = disk_files(ws.data)
     for rel, path in sorted(on_disk.items()):
         if is_leftover(rel):
             found.leftovers.append(rel)
@@ -79,14 +89,7 @@ def check(db: Path, data: Path) -> Findings:
             found.unrecorded.append(rel)
         elif recorded[rel] != (path.stat().st_size, sha256(path)):
             found.differing.append(rel)
-    found.leftovers += [p.relative_to(data).as_posix() + "/" for p in work_folders(data)
+    found.leftovers += [p.relative_to(ws.data).as_posix() + "/" for p in work_folders(ws.data)
                         if not any(p.iterdir())]
     found.missing = sorted(set(recorded) - set(on_disk))
     return found
-
-
-def work_folders(data: Path) -> list[Path]:
-    """Extraction work folders (``.<name>.extract-*``) under ``data``."""
-    if not data.exists():
-        return []
-    return sorted(p for p in data.rglob(".*.extract-*") if p.is_dir())
