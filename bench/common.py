@@ -98,11 +98,11 @@ def fix_emulator_nagle() -> None:
 
 @contextmanager
 def emulator(**config: Any) -> Iterator[Any]:
-    """A running emulator (seed 0) with these ``EmulatorConfig`` fields."""
+    """A running emulator (seed 0 unless given) with these ``EmulatorConfig`` fields."""
     from fetcher.emulator import Emulator, EmulatorConfig
 
     fix_emulator_nagle()
-    with Emulator(EmulatorConfig(seed=0, **config)) as emu:
+    with Emulator(EmulatorConfig(**{"seed": 0, **config})) as emu:
         yield emu
 
 

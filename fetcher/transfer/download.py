@@ -20,9 +20,7 @@ import os
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import IO
-
-import requests
+from typing import IO, TYPE_CHECKING
 
 from fetcher.errors import IntegrityError, RemoteError, UsageError
 from fetcher.secrets import redact
@@ -39,6 +37,9 @@ from fetcher.transfer.http import Http, describe, parse_content_range
 from fetcher.transfer.magic import HEAD_BYTES, magic_problem
 from fetcher.transfer.urls import plain
 from fetcher.types import LocalFile, RemoteFile
+
+if TYPE_CHECKING:  # requests loads with the first download, not with the engine
+    import requests
 
 __all__ = ["fetch"]
 
@@ -223,6 +224,8 @@ class _Transfer:
                 hint="the service may be down or behind a login page")
 
     def _stream(self, response: requests.Response, end: int | None) -> None:
+        import requests
+
         pending = b""
         with open(self.part, "ab") as out:
             try:
