@@ -61,8 +61,9 @@ def run(quick: bool, repeats: int) -> list[Row]:
             baseline=median(base_walls), baseline_name="seed script",
             ratio=median(walls) / median(base_walls), samples=walls,
             baseline_samples=base_walls, notes=notes),
-        Row(NAME, f"{label}: status calls per round", median(per_round), "req", "1",
-            median(per_round) == 1.0, baseline=median(base_round), baseline_name="seed script",
+        # A round may end without a poll (a download finished first): at most one each.
+        Row(NAME, f"{label}: status calls per round", median(per_round), "req", "<= 1",
+            median(per_round) <= 1.0, baseline=median(base_round), baseline_name="seed script",
             ratio=median(per_round) / median(base_round), samples=per_round,
             baseline_samples=base_round),
     ]
