@@ -41,8 +41,8 @@ def faults() -> dict[str, object]:
 
 def one(seed: int, folder: Path) -> tuple[int, int, int, list[int], bool, int, int]:
     """(exit code, posts, items, tasks per item, consistent, requests, faulted) of a sync."""
-    from fetcher.ops.sync import sync
     from fetcher.ops.status import status
+    from fetcher.ops.sync import sync
 
     with emulator(seed=seed, fake_clock=True, faults=faults()) as emu:
         service_key(emu, folder)
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     done = 0
     for seed in range(args.seeds):
         with tempfile.TemporaryDirectory(prefix="fetcher-faults-") as tmp:
-            code, posts, items, per_item, complete, requests, faulted = one(seed, Path(tmp))
+            code, posts, _items, per_item, complete, requests, faulted = one(seed, Path(tmp))
         ok = code == 0 and complete and per_item == [1] * len(per_item)
         done += ok
         print(f"seed {seed:2d}: exit {code}, {requests} requests of which {faulted} faulted, "
