@@ -69,10 +69,12 @@ def plan(paths: Paths = None, json: Json = False, db: Db = None, data_dir: DataD
     from fetcher.errors import SpecError
     from fetcher.ops import status as ops
     from fetcher.ops.common import read_snapshot
+    from fetcher.spec import load_specs
 
     settings = _settings(db, data_dir)
+    specs = load_specs(list(_paths(paths)))  # a spec mistake stops here, the ledger unread
     snapshot = read_snapshot(settings)
-    specs, result = ops.plan_specs(_paths(paths), settings, snapshot=snapshot)
+    result = ops.plan_loaded(specs, snapshot, settings)
     refused = ops.server_rule_problems(specs, snapshot)
     if refused:
         raise SpecError(refused)

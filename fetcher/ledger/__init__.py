@@ -53,6 +53,29 @@ class Ledger(Reads, Writes, LeaseRows):
             raise
         return cls(engine, url, now=now, site=site)
 
+    @classmethod
+    def open_if_exists(cls, location: str | None = None, *,
+                       now: Callable[[], float] = time.time) -> Ledger | None:
+        """Open the ledger at a path or URL, or return None if it holds no ledger yet.
+
+        Nothing is created: a read (``plan``, ``status``) leaves an empty database empty.
+        An older schema is upgraded as ``open`` would.
+
+        Raises:
+            LedgerError: unreachable, unreadable, or written by a newer fetcher.
+        """
+        url = db.database_url(location or db.default_db())
+        engine = db.make_engine(url)
+        try:
+            if db.revision_or_none(engine, url) is None:
+                engine.dispose()
+                return None
+        except BaseException:
+            engine.dispose()
+            raise
+        engine.dispose()
+        return cls.open(location, now=now)
+
     @property
     def shared(self) -> bool:
         """Whether several machines may use this ledger at once (not SQLite)."""

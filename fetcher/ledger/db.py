@@ -94,6 +94,16 @@ def current_revision(engine: Engine) -> str | None:
         return None
 
 
+def revision_or_none(engine: Engine, url: str) -> str | None:
+    """``current_revision``, with a failure to connect as a LedgerError."""
+    try:
+        return current_revision(engine)
+    except SQLAlchemyError as exc:
+        reason = getattr(exc, "orig", None) or type(exc).__name__
+        raise LedgerError(f"cannot open the ledger at {redact(url)}: {reason}",
+                          hint="check FETCHER_DB and that the database is reachable") from exc
+
+
 def migrations_dir() -> Path:
     """The Alembic scripts: inside the installed package, or at the top of a checkout."""
     packaged = Path(__file__).resolve().parent.parent / "_migrations"

@@ -24,14 +24,18 @@ def open_ledger(settings: Settings, *, now: Callable[[], float] = time.time) -> 
 
 
 def read_snapshot(settings: Settings) -> Snapshot:
-    """The ledger's records, without creating a ledger that does not exist yet."""
+    """The ledger's records, without creating a ledger (file, tables) that does not exist."""
     if "://" not in settings.db and not Path(settings.db).expanduser().exists():
         return Snapshot()  # no ledger yet: nothing to read, and no database library to load
+    from fetcher.ledger import Ledger
     from fetcher.ledger.db import database_url
 
     url = database_url(settings.db)
     if url.startswith("sqlite:///") and not Path(url.removeprefix("sqlite:///")).exists():
         return Snapshot()
-    with open_ledger(settings) as ledger:
+    ledger = Ledger.open_if_exists(settings.db)
+    if ledger is None:
+        return Snapshot()
+    with ledger:
+        ledger.site = settings.site(ledger.shared)
         return ledger.snapshot()
-

@@ -30,12 +30,18 @@ def plan_specs(paths: Sequence[str | Path] = ("specs",), settings: Settings | No
         LedgerError: the ledger cannot be read.
     """
     settings = settings or Settings.from_env()
-    specs = load_specs(list(paths))
+    specs = load_specs(list(paths))  # a spec mistake stops here, before the ledger is opened
     snapshot = read_snapshot(settings) if snapshot is None else snapshot
+    return specs, plan_loaded(specs, snapshot, settings, now=now, policy=policy)
+
+
+def plan_loaded(specs: Specs, snapshot: Snapshot, settings: Settings, *,
+                now: float | None = None, policy: Policy | None = None) -> Plan:
+    """``plan_specs`` for specs already loaded, against a snapshot already read."""
     disk = stat_files(settings.data_dir,
                       (f.path for files in snapshot.files.values() for f in files))
     policy = policy or Policy(stale_after=settings.clms_stale_after)
-    return specs, plan(specs.items, snapshot, disk, time.time() if now is None else now, policy)
+    return plan(specs.items, snapshot, disk, time.time() if now is None else now, policy)
 
 
 def server_rule_problems(specs: Specs, snapshot: Snapshot) -> list[SpecProblem]:
@@ -129,8 +135,9 @@ def status(paths: Sequence[str | Path] = ("specs",), settings: Settings | None =
 
     settings = settings or Settings.from_env()
     now = time.time() if now is None else now
+    specs = load_specs(list(paths))
     snapshot = read_snapshot(settings)
-    specs, current = plan_specs(paths, settings, now=now, snapshot=snapshot)
+    current = plan_loaded(specs, snapshot, settings, now=now)
     rows = []
     for step in current.steps:
         task = snapshot.tasks.get(step.key)
@@ -192,10 +199,9 @@ def verify(paths: Sequence[str | Path] | None = None,
         Problems by item label; empty when every file is intact.
     """
     settings = settings or Settings.from_env()
+    wanted = [i.key for i in load_specs(list(paths)).items] if paths else None
     snapshot = read_snapshot(settings)
-    keys: Iterable[str] = snapshot.files
-    if paths:
-        keys = [i.key for i in load_specs(list(paths)).items]
+    keys: Iterable[str] = snapshot.files if wanted is None else wanted
     problems: dict[str, list[str]] = {}
     for key in keys:
         record = snapshot.items.get(key)

@@ -20,7 +20,7 @@ from tests.ops.conftest import (
     shared_workspace,
     spec_text,
 )
-from tests.support.workspace import Workspace
+from tests.support.workspace import Workspace, make_workspace
 
 HEADERS = ["ITEM", "STATE", "TASK", "SERVER", "AGE", "FILES", "SIZE", "DETAIL"]
 
@@ -249,3 +249,21 @@ def test_status_lines_fit_a_200_column_terminal(wide: str) -> None:
 def test_status_shows_the_whole_detail_at_200_columns(wide: str) -> None:
     assert ["1 file, 1.3 KiB verified", "1 file, 195.3 KiB verified",
             "4 files, 1.1 MiB verified"] == [row[-1] for row in _rows(wide)]
+
+
+@pytest.mark.parametrize("command", ["plan", "status", "verify"])
+def test_read_commands_on_a_new_ledger_location_create_nothing(tmp_path: Path, emu,
+                                                               inproc, command: str) -> None:
+    fresh = make_workspace(tmp_path, emu, migrated=False)
+    fresh.write_spec(MIXED)
+    done = inproc(fresh, command, str(fresh.specs))
+    assert (0, {}) == (done.code, fresh.ledger_contents())
+
+
+@pytest.mark.parametrize("command", ["plan", "status", "verify"])
+def test_a_bad_spec_stops_a_read_command_before_the_ledger_is_opened(tmp_path: Path, emu,
+                                                                    inproc, command: str) -> None:
+    fresh = make_workspace(tmp_path, emu, migrated=False)
+    fresh.write_spec("  bad:\n    source: nowhere\n")
+    done = inproc(fresh, command, str(fresh.specs))
+    assert (2, {}) == (done.code, fresh.ledger_contents())
