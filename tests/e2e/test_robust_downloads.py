@@ -6,8 +6,10 @@ and the emulator serving big files.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +20,10 @@ from fetcher.emulator import Emulator, ResultBehaviour
 from fetcher.ops.status import write_lock
 from fetcher.transfer.http import Http
 from tests.e2e.conftest import LC100_UID, PREPACKAGED_SPEC, write_kinds
+from tests.support import emulators
 from tests.support.consistency import check
 from tests.support.emulators import posts, server_tasks
-from tests.support.specs import GEBCO_SPEC, spec_text
+from tests.support.specs import GEBCO_SPEC, NUTS_SPEC, spec_text
 from tests.support.workspace import Workspace, make_workspace
 
 CORINE_UID = "0407d497d3c44bcd93ce8fd5bf78596a"
@@ -106,6 +109,64 @@ def test_a_404_inside_the_window_after_finishing_is_waited_out(
     (statuses,) = fme_gets(emu).values()
     assert ("downloaded", 1, 404, 200) == (report.outcomes[0].outcome, posts(emu),
                                            statuses[0], statuses[-1])
+
+
+# --- 3. one item's slow or denied result holds back no other ----------------------------
+
+
+def _one_slow_one_later(make_emulator: Callable[..., Emulator], tmp_path: Path,
+                        slow: ResultBehaviour) -> tuple[Workspace, Any]:
+    """A CLI sync of a NUTS item whose result is ``slow`` and of corine, finishing later.
+
+    The emulator's clock is real; corine's task finishes 1.6 s after its POST, while the
+    NUTS item's result (its task finished at 0.3 s) is still being served or denied.
+    """
+    emu = make_emulator(**emulators.REAL_CLOCK, schedule={CORINE_UID: (0.1, 1.5)},
+                        results={LC100_UID: slow})
+    ws = make_workspace(tmp_path, emu)
+    ws.write_spec(spec_text(NUTS_SPEC, PREPACKAGED_SPEC))
+    run = ws.cli()
+    return ws, run
+
+
+def _corine_timeline(ws: Workspace) -> tuple[float, int]:
+    """When corine's result was answered, and how many task listings came between its
+    task finishing and that answer (emulator clock)."""
+    (task,) = [t for t in ws.emu.tasks.all() if not t.child
+               and t.record["Datasets"][0]["DatasetID"] == CORINE_UID]
+    finished = task.finalized
+    assert finished is not None
+    result = f"/clmsdatadownload/results/{task.record['FMETaskId']}.zip"
+    (got,) = [r.at for r in ws.emu.requests if r.path == result and r.status == 200]
+    polls = [r for r in ws.emu.requests if r.path.endswith("@datarequest_search")
+             and finished <= r.at <= got]
+    return got, len(polls)
+
+
+def _nuts_answers(ws: Workspace) -> list[tuple[int, float]]:
+    return [(r.status, r.at) for r in ws.emu.requests
+            if r.host == "fme" and r.method == "GET" and ws.emu.tasks.by_fme_id(
+                int(r.path.rsplit("/", 1)[1].split(".")[0])).record["Datasets"][0][
+                    "DatasetID"] == LC100_UID]
+
+
+def test_a_slow_result_does_not_hold_back_another_item_finishing_later(
+        tmp_path: Path, make_emulator: Callable[..., Emulator]) -> None:
+    ws, run = _one_slow_one_later(make_emulator, tmp_path,
+                                  ResultBehaviour(first_byte_delay=3.0))
+    got, polls = _corine_timeline(ws)
+    ((status, slow_answered),) = _nuts_answers(ws)
+    assert (0, 200, True, 1) == (run.code, status, got < slow_answered, polls)
+
+
+def test_a_denied_result_does_not_hold_back_another_item_finishing_later(
+        tmp_path: Path, make_emulator: Callable[..., Emulator]) -> None:
+    ws, run = _one_slow_one_later(make_emulator, tmp_path,
+                                  ResultBehaviour(not_ready_seconds=3.0, not_ready_status=403))
+    got, polls = _corine_timeline(ws)
+    answers = _nuts_answers(ws)
+    denied_until = max(at for status, at in answers if status == 403)
+    assert (0, 200, True, 1) == (run.code, answers[-1][0], got < denied_until, polls)
 
 
 # --- 5. stale listings and catalogue entries -------------------------------------------
@@ -278,3 +339,87 @@ def test_files_deleted_after_their_result_expired_are_requested_again_once_and_w
     report = ws.sync()
     assert ("downloaded", 1, []) == (report.outcomes[0].outcome, posts(ws.emu),
                                      check(ws).problems)
+
+
+# --- 12. the emulator serves big files, streamed ------------------------------------------
+
+BIG_ZENODO = 300_000_000
+BIG_CEDA = 5_000_000_000  # past 4 GiB: a ZIP64 archive
+ZENODO_PATH = f"/records/3939050/files/{ZENODO_NAME}"
+CEDA_PATH = "/bodc/gebco/global/gebco_2024/ice_surface_elevation/netcdf/gebco_2024.zip"
+
+
+@pytest.fixture
+def big_emulator(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], dict[str, str]]]:
+    """``fetcher emulator --config`` in a child process, serving big files; its URLs."""
+    config = tmp_path / "emulator.yaml"
+    config.write_text(f"zenodo_file_size: {BIG_ZENODO}\nceda_file_size: {BIG_CEDA}\n",
+                      encoding="utf-8")
+    proc = subprocess.Popen([sys.executable, "-m", "fetcher", "emulator", "--config",
+                             str(config)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+    urls: dict[str, str] = {}
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            name, _, value = line.strip().partition(": ")
+            if value.startswith("http://"):
+                urls[name] = value
+            if line.startswith("ready"):
+                break
+        yield proc, urls
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
+
+
+def rss_bytes(pid: int) -> int:
+    """The resident memory of a process (Linux)."""
+    for line in Path(f"/proc/{pid}/status").read_text(encoding="utf-8").splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc for RSS")
+def test_the_emulator_process_streams_a_300_mb_zenodo_file_in_little_memory(
+        big_emulator: tuple[subprocess.Popen[str], dict[str, str]]) -> None:
+    proc, urls = big_emulator
+    url = urls["zenodo"] + ZENODO_PATH
+    before = rss_bytes(proc.pid)
+    record = requests.get(urls["zenodo"] + "/api/records/3939050", timeout=30).json()
+    listed = {f["key"]: f["size"] for f in record["files"]}[ZENODO_NAME]
+    peak = rss_bytes(proc.pid)  # the listed md5 was computed over every byte
+    head = requests.head(url, timeout=10)
+    received = b""
+    with requests.get(url, stream=True, timeout=10) as answer:
+        status = answer.status_code
+        for chunk in answer.iter_content(1 << 20):
+            received += chunk
+            peak = max(peak, rss_bytes(proc.pid))
+            if len(received) >= 8 << 20:
+                break
+    part = requests.get(url, headers={"Range": "bytes=5000000-5000099"}, timeout=10)
+    tail = requests.get(url, headers={"Range": f"bytes={BIG_ZENODO - 10}-"}, timeout=10)
+    beyond = requests.get(url, headers={"Range": f"bytes={BIG_ZENODO}-"}, timeout=10)
+    assert (BIG_ZENODO, 200, str(BIG_ZENODO), 200, b"II*\0", True) == (
+        listed, head.status_code, head.headers["Content-Length"], status, received[:4],
+        peak - before < 64 << 20)
+    assert ((206, f"bytes 5000000-5000099/{BIG_ZENODO}", received[5_000_000:5_000_100]),
+            (206, f"bytes {BIG_ZENODO - 10}-{BIG_ZENODO - 1}/{BIG_ZENODO}", 10),
+            (416, f"bytes */{BIG_ZENODO}")) == (
+        (part.status_code, part.headers["Content-Range"], part.content),
+        (tail.status_code, tail.headers["Content-Range"], len(tail.content)),
+        (beyond.status_code, beyond.headers["Content-Range"]))
+
+
+def test_the_emulator_process_serves_a_5_gb_ceda_zip_with_its_zip64_end(
+        big_emulator: tuple[subprocess.Popen[str], dict[str, str]]) -> None:
+    _, urls = big_emulator
+    url = urls["ceda"] + CEDA_PATH
+    head = requests.head(url, timeout=10)
+    first = requests.get(url, headers={"Range": "bytes=0-3"}, timeout=10)
+    end = requests.get(url, headers={"Range": "bytes=-200"}, timeout=10)
+    assert (200, str(BIG_CEDA), b"PK\x03\x04", 206, True, True) == (
+        head.status_code, head.headers["Content-Length"], first.content, end.status_code,
+        b"PK\x06\x06" in end.content, end.content[-22:].startswith(b"PK\x05\x06"))
