@@ -327,6 +327,18 @@ def test_frozen_sync_against_changed_zenodo_bytes_places_and_records_nothing(
         recorded(ws)[name] == locked_sha256(ws)[name])
 
 
+
+def test_frozen_sync_against_changed_http_bytes_places_and_records_nothing(
+        ws: Workspace) -> None:
+    path = "/random/300000/landmask.bin"
+    ws.write_spec(spec_text(f"  landmask:\n    source: http\n    url: {ws.emu.urls.files}{path}\n"))
+    name = "landmask/landmask.bin"
+    report, seen = _frozen_after_a_change(ws, lambda: ws.emu.files.bump(path), [name])
+    assert (1, "failed", True, False, True) == (
+        report.exit_code, report.outcomes[0].outcome,
+        f"{name} differs from fetcher.lock" in report.outcomes[0].message, name in seen,
+        recorded(ws)[name] == locked_sha256(ws)[name])
+
 @pytest.mark.timeout(30)
 def test_files_deleted_after_their_result_expired_are_requested_again_once_and_waited_on(
         ws: Workspace) -> None:
