@@ -365,6 +365,20 @@ def test_frozen_sync_against_changed_http_bytes_places_and_records_nothing(
         f"{name} differs from fetcher.lock" in report.outcomes[0].message, name in seen,
         recorded(ws)[name] == locked_sha256(ws)[name])
 
+
+def test_frozen_cli_sync_against_changed_http_bytes_exits_1_naming_the_lock(
+        ws: Workspace) -> None:
+    path = "/random/300000/landmask.bin"
+    ws.write_spec(spec_text(f"  landmask:\n    source: http\n    url: {ws.emu.urls.files}{path}\n"))
+    assert 0 == ws.sync().exit_code
+    write_lock([ws.specs], ws.settings)
+    ws.emu.files.bump(path)
+    (ws.data / "landmask" / "landmask.bin").unlink()
+    run = ws.cli("--frozen")
+    assert (1, True, False) == (
+        run.code, "landmask/landmask.bin differs from fetcher.lock" in run.stdout + run.stderr,
+        (ws.data / "landmask" / "landmask.bin").exists())
+
 @pytest.mark.timeout(30)
 def test_files_deleted_after_their_result_expired_are_requested_again_once_and_waited_on(
         ws: Workspace) -> None:
