@@ -7,6 +7,7 @@ import copy
 import os
 import socket
 import time
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -168,6 +169,27 @@ def test_missing_file_of_an_expired_task_is_resubmitted() -> None:
     assert Action.RESUBMIT == action_of(CLMS, snapshot, {})
 
 
+@pytest.mark.parametrize("status", ["Queued", "In_progress"])
+def test_missing_file_of_an_item_requested_again_waits_for_the_new_task(status: str) -> None:
+    snapshot = clms_snapshot(task(status), files=(DATA,))
+    assert Action.WAIT == action_of(CLMS, snapshot, {})
+
+
+def test_missing_file_of_an_item_whose_request_may_have_been_posted_is_adopted() -> None:
+    snapshot = clms_snapshot(task("intent"), files=(DATA,))
+    assert Action.ADOPT == action_of(CLMS, snapshot, {})
+
+
+def test_missing_file_of_an_expired_task_with_a_forgotten_entry_is_resolved_first() -> None:
+    snapshot = replace(clms_snapshot(FINISHED_OK_EXPIRED, files=(DATA,)), resolutions={})
+    assert Action.RESOLVE == action_of(CLMS, snapshot, {})
+
+
+def test_missing_file_of_an_unexpired_task_needs_no_catalogue_entry() -> None:
+    snapshot = replace(clms_snapshot(FINISHED_OK_UNEXPIRED, files=(DATA,)), resolutions={})
+    assert Action.DOWNLOAD == action_of(CLMS, snapshot, {})
+
+
 def test_ledger_item_no_spec_names_is_an_orphan() -> None:
     snapshot = Snapshot(items={"c1": record(CLMS)})
     assert [("c1", "builtup/CN", Action.ORPHAN)] == [
@@ -224,6 +246,12 @@ def test_non_clms_item_with_a_file_missing_is_downloaded() -> None:
     tif = FileRecord(item_key="z1", path="lc100/map.tif", size=9, sha256="c" * 64, mtime_ns=3)
     snapshot = Snapshot(resolutions=resolved(ZENODO), files={"z1": (tif,)})
     assert Action.DOWNLOAD == action_of(ZENODO, snapshot, {})
+
+
+def test_non_clms_item_with_a_file_missing_and_its_listing_forgotten_is_listed_again() -> None:
+    tif = FileRecord(item_key="z1", path="lc100/map.tif", size=9, sha256="c" * 64, mtime_ns=3)
+    snapshot = Snapshot(files={"z1": (tif,)})
+    assert Action.RESOLVE == action_of(ZENODO, snapshot, {})
 
 
 # --- purity -------------------------------------------------------------------------

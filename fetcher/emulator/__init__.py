@@ -98,9 +98,10 @@ Runtime controls (also ``POST /_emulator/call/<handle>/<method>`` with JSON kwar
 Counters (``emu.stats``): token_grants, searches, posts, polls, deletes, downloads,
 bytes, requests, post_faults (POSTs that met a route fault), and tasks (the tasks that
 exist now, CDSE children aside; not reset). ``emu.requests`` is the request log (no
-header values are kept; ``fault`` labels what struck); ``emu.requests_by_path(host)``
-counts it per path; ``emu.tasks.count_by_item(statuses=None, user_id=None)`` maps each
-normalised item (sorted-key JSON) to the number of tasks holding it.
+header values are kept; ``fault`` labels what struck; ``at`` is the emulator clock's time
+of the answer); ``emu.requests_by_path(host)`` counts it per path;
+``emu.tasks.count_by_item(statuses=None, user_id=None)`` maps each normalised item
+(sorted-key JSON) to the number of tasks holding it.
 
 Not reproduced yet from clms-api.md: ``@get-download-file-urls`` (§6.2),
 ``@get-time-series-metadata``, ``@get_catalogapi_dates``, the manager-only services

@@ -120,7 +120,10 @@ class Faults:
 
 @dataclass
 class RequestRecord:
-    """One served request, as the log keeps it (never a header value that is a secret)."""
+    """One served request, as the log keeps it (never a header value that is a secret).
+
+    ``at`` is the emulator clock's time when the answer's headers went out.
+    """
 
     host: str
     method: str
@@ -130,6 +133,7 @@ class RequestRecord:
     range: str | None
     bytes: int
     fault: str | None = None
+    at: float = 0.0
 
 
 STAT_NAMES = (

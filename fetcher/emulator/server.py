@@ -209,7 +209,7 @@ class _Handler(BaseHTTPRequestHandler):
         if not record:
             return None
         entry = RequestRecord(request.host, request.method, request.path, request.raw_query,
-                              status, range_header, sent, fault)
+                              status, range_header, sent, fault, self.server.clock())
         self.server.recorder.record(entry)
         downloaded = request.method == "GET" and status in (200, 206)
         if downloaded and request.download:

@@ -123,8 +123,18 @@ def _fetch(ctx: StepContext, gates: HostGates, step: Step, task: TaskRecord | No
         ctx.journal.transfer(str(target), remote.name, done, total)
 
     not_ready = source_for(step.wanted.source).not_ready(task, ctx.now())
-    return fetch(ctx.http, remote, target, progress=progress, gate=gates.passage,
-                 not_ready=not_ready.statuses, not_ready_until=not_ready.until)
+    try:
+        return fetch(ctx.http, remote, target, progress=progress, gate=gates.passage,
+                     not_ready=not_ready.statuses, not_ready_until=not_ready.until)
+    except IntegrityError as exc:
+        if ctx.expected is None:
+            raise
+        # Under --frozen the size and checksums checked are the lock's: say so, not
+        # that the listing will be looked up again (it is not).
+        where = relative(ctx, target)
+        raise IntegrityError(f"{step.label}: {where} differs from fetcher.lock "
+                             f"({exc.message}); nothing was placed", path=where,
+                             hint=LOCK_HINT) from exc
 
 
 def _targets(ctx: StepContext, step: Step, snapshot: Snapshot) -> list[tuple[RemoteFile, Path]]:

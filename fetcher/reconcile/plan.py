@@ -93,6 +93,8 @@ def _step(item: Item, snapshot: Snapshot, disk: Disk, now: float, policy: Policy
     source = source_for(item.source)
     files = snapshot.files.get(item.key, ())
     task = snapshot.tasks.get(item.key)
+    res_key = resolution_key(item)
+    unresolved = res_key is not None and res_key not in snapshot.resolutions
     if files:
         missing = [f.path for f in files if f.path not in disk]
         changed = [f.path for f in files if f.path in disk and disk[f.path] != (f.size, f.mtime_ns)]
@@ -104,15 +106,19 @@ def _step(item: Item, snapshot: Snapshot, disk: Disk, now: float, policy: Policy
             return step(Action.EXTRACT, "archive downloaded, extracted files missing", task)
         reason = f"{missing[0]} is missing" + (f" (and {len(missing) - 1} more)"
                                                if len(missing) > 1 else "")
+        if source.asynchronous and task and task.status == "Finished_ok" \
+                and not expired(task, now, policy):
+            return step(Action.DOWNLOAD, f"{reason}; task {task.task_id} still has it", task)
+        if unresolved:  # forgotten (refreshed): fetching again needs it looked up first
+            return step(Action.RESOLVE, f"{reason}; {source.looks_up} to be looked up again")
         if not source.asynchronous:
             return step(Action.DOWNLOAD, reason)
-        if task and task.status == "Finished_ok" and not expired(task, now, policy):
-            return step(Action.DOWNLOAD, f"{reason}; task {task.task_id} still has it", task)
-        if task is None or not task.task_id:
+        if task is None:
             return step(Action.SUBMIT, f"{reason}; no request on record to fetch it from")
-        return step(Action.RESUBMIT, f"{reason}; the task's result has expired", task)
-    res_key = resolution_key(item)
-    if res_key is not None and res_key not in snapshot.resolutions:
+        if task.status == "Finished_ok":
+            return step(Action.RESUBMIT, f"{reason}; the task's result has expired", task)
+        return _task_step(item, task, snapshot, now, policy, step)  # requested again already
+    if unresolved:
         return step(Action.RESOLVE, f"{source.looks_up or 'resolution'} not yet known")
     if not source.asynchronous:
         return step(Action.DOWNLOAD, "not downloaded yet")
