@@ -51,11 +51,11 @@ def files_url(ws: Workspace, path: str, userinfo: str = "") -> str:
     return (base.replace("://", f"://{userinfo}@", 1) if userinfo else base) + path
 
 
-def piped(ws: Workspace, *args: str, timeout: float = 30, **env: str) -> Run:
+def piped(ws: Workspace, *args: str, **env: str) -> Run:
     """``python -m fetcher ARGS`` with stdout and stderr pipes, ``COLUMNS`` only if given."""
     child_env = {k: v for k, v in ws.env().items() if k != "COLUMNS"} | env
     proc = subprocess.run([sys.executable, "-m", "fetcher", *args], env=child_env,
-                          cwd=ws.root, capture_output=True, text=True, timeout=timeout,
+                          cwd=ws.root, capture_output=True, text=True, timeout=30,
                           check=False)
     run = Run(list(args), proc.returncode, proc.stdout, proc.stderr)
     ws.runs.append(run)
