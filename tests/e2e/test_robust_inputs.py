@@ -113,12 +113,15 @@ def test_plain_http_off_loopback_is_a_located_spec_error_that_writes_nothing(
         ws.ledger_contents(), ws.data.exists(), ws.emu.stats["requests"])
 
 
-def test_plain_http_off_loopback_creates_no_ledger(tmp_path: Path, emu: Emulator) -> None:
+@pytest.mark.parametrize("name", COMMANDS)
+def test_plain_http_off_loopback_creates_no_ledger(tmp_path: Path, emu: Emulator,
+                                                   name: str) -> None:
+    # PG: plan migrates first
     ws = make_workspace(tmp_path, emu, migrated=False)
     spec = ws.write_spec(http_spec("http://example.org/raster.tif"))
-    run = command(ws, "sync")
-    assert (2, f"{spec}:5:10:", [], False) == (run.code, run.stderr.split()[1],
-                                               ws.ledger_files(), ws.data.exists())
+    run = command(ws, name)
+    assert (2, f"{spec}:5:10:", {}, False) == (run.code, run.stderr.split()[1],
+                                               ws.ledger_contents(), ws.data.exists())
 
 
 @pytest.mark.parametrize("url", ["https://[::1/raster.tif", "https://example.org:99999/raster.tif",
