@@ -9,9 +9,10 @@ for every message, report, event and ledger row; ``plain`` keeps only
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit, urlunsplit
 
 MASK = "***"
+_USERINFO = re.compile(r"//[^/?#]*@")
 _SECRET_PARAM = re.compile(
     r"(token|key|signature|sig|secret|password|passwd|pwd|credential|auth|session)",
     re.IGNORECASE)
@@ -33,8 +34,9 @@ def redact(url: str) -> str:
     """The URL with its userinfo and secret-looking query values masked."""
     try:
         parts = urlsplit(url)
-    except ValueError:
-        return MASK
+    except ValueError:  # not a URL urllib can split (a bad IPv6 literal): mask by its shape
+        base, query, _ = _USERINFO.sub(f"//{MASK}@", url, count=1).partition("?")
+        return f"{base}?{MASK}" if query else base
     host, had_user = _host(parts.netloc)
     netloc = f"{MASK}@{host}" if had_user else host
     query = parts.query
@@ -52,11 +54,11 @@ def has_secrets(url: str) -> bool:
 
 
 def userinfo(url: str) -> tuple[str, str] | None:
-    """The (user, password) a URL carries, or None."""
+    """The (user, password) a URL carries, percent-decoded (``p%40ss`` is ``p@ss``), or None."""
     parts = urlsplit(url)
     if parts.username is None:
         return None
-    return parts.username, parts.password or ""
+    return unquote(parts.username), unquote(parts.password or "")
 
 
 def without_userinfo(url: str) -> str:

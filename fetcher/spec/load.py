@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from fetcher.errors import SpecError, SpecProblem
+from fetcher.secrets import redact
 from fetcher.sources.clms import rules as clms_rules
 from fetcher.spec import yamlpos
 from fetcher.spec.items import expand
@@ -320,8 +321,9 @@ def _kind(value: Any) -> str:
         return "nothing"
     if isinstance(value, bool):
         return f"{str(value).lower()}"
-    if isinstance(value, str):
-        return f"'{value}'" if len(value) < 60 else "a long string"
+    if isinstance(value, str):  # a URL may carry credentials: never shown
+        shown = redact(value) if "://" in value else value
+        return f"'{shown}'" if len(shown) < 60 else "a long string"
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, dict):

@@ -257,6 +257,18 @@ class HttpSpec(DatasetSpec):
     extract: bool = False
     keep_archive: bool = True
 
+    @field_validator("url")
+    @classmethod
+    def _readable(cls, url: str) -> str:
+        try:
+            parts = urlsplit(url)
+            parts.port  # noqa: B018 - a port out of range or not a number raises here
+        except ValueError as exc:
+            raise ValueError(f"cannot read '{redact(url)}' as a URL: {exc}") from None
+        if not parts.hostname:
+            raise ValueError(f"expected a URL with a host name, found '{redact(url)}'")
+        return url
+
     def mistakes(self) -> Iterator[Mistake]:
         """https (or loopback http); a usable name: the URL's last segment, or ``filename``."""
         parts = urlsplit(self.url)
@@ -268,7 +280,7 @@ class HttpSpec(DatasetSpec):
         if not name or "/" in name or name in (".", "..") or not SAFE_FILE.match(name):
             yield ("filename" if self.filename else "url",
                    f"cannot use '{name}' as a file name; give 'filename:'" if name else
-                   f"expected a URL whose path ends in a file name, found '{self.url}'; "
+                   f"expected a URL whose path ends in a file name, found '{redact(self.url)}'; "
                    "give 'filename:'")
 
     def canonical(self, region: str | None,

@@ -8,7 +8,9 @@ silently resolve to the last one, are reported instead.
 
 The work a document can cause is bounded: aliases that expand into far more values
 than the document holds (the "billion laughs" shape), nesting deeper than
-``MAX_DEPTH`` and keys that are not plain values are refused at once, located.
+``MAX_DEPTH`` and keys that are not plain values are refused at once, located. The
+expansion is counted on the composed node tree, where an alias is the node it names,
+before anything is built: refusing costs no more than composing the document.
 """
 
 from __future__ import annotations
@@ -20,8 +22,9 @@ import yaml
 
 Path = tuple[str | int, ...]
 MAX_DEPTH = 64
-EXPANSION = 20  # values an alias-heavy document may reach per value it holds
+EXPANSION = 20  # values aliases may add per value the document holds
 EXPANSION_FLOOR = 10_000
+EXPANSION_CEILING = 1_000_000  # values aliases may add to any document (about 2 s to build)
 
 
 @dataclass
@@ -58,13 +61,20 @@ def load(text: str) -> Located:
     """Parse one YAML document, keeping positions.
 
     Raises:
-        yaml.YAMLError: when the text is not YAML (the error carries a mark).
+        yaml.YAMLError: when the text is not YAML (the error carries a mark), or is
+            refused for the work it would cause.
     """
     try:
         return _load(_FastLoader, text)
     except RecursionError as exc:  # the composer itself recurses on nesting
         raise _refusal(f"the document nests deeper than {MAX_DEPTH} levels", None) from exc
+    except Refused:
+        raise  # the fast parser read it fine: parsing it again would only cost twice
     except yaml.YAMLError as fast_error:
+        if "nesting depth" in str(getattr(fast_error, "problem", "")):  # libyaml's own bound
+            raise Refused(None, None, f"the document nests deeper than {MAX_DEPTH} levels; "
+                          "refusing to read it", getattr(fast_error, "problem_mark", None)
+                          ) from None
         # libyaml's messages say less ("did not find expected ','"); the pure-Python
         # parser says what it found instead, so errors are parsed again with it.
         try:
@@ -79,41 +89,64 @@ def _load(kind: type[yaml.SafeLoader], text: str) -> Located:
         node = loader.get_single_node()
         located = Located(data=None)
         if node is not None:
-            located.data = _convert(loader, node, (), located, _Budget())
+            _check_expansion(node)
+            located.data = _convert(loader, node, (), located)
         return located
     finally:
         loader.dispose()
 
 
-@dataclass
-class _Budget:
-    """How many values the conversion has produced, against the distinct nodes seen."""
+class Refused(yaml.constructor.ConstructorError):
+    """A document refused for the work it would cause, not for its syntax."""
 
-    visits: int = 0
-    distinct: set[int] = field(default_factory=set)
 
-    def spend(self, node: yaml.Node, depth: int) -> None:
-        self.visits += 1
-        self.distinct.add(id(node))
+def _check_expansion(root: yaml.Node) -> None:
+    """Refuse a document whose aliases expand it far beyond the values it holds.
+
+    Each distinct node's expanded size (itself and everything under it, aliases
+    followed) is counted once, so the count costs one pass over the composed tree.
+    """
+    sizes: dict[int, int] = {}  # by id(node), in the order the nodes were finished
+    nodes: dict[int, yaml.Node] = {}
+    open_nodes: set[int] = set()
+
+    def size(node: yaml.Node, depth: int) -> int:
+        if id(node) in sizes:
+            return sizes[id(node)]
         if depth > MAX_DEPTH:
             raise _refusal(f"the document nests deeper than {MAX_DEPTH} levels", node)
-        if self.visits > EXPANSION * len(self.distinct) + EXPANSION_FLOOR:
-            raise _refusal(f"aliases expand this document to more than {self.visits} values "
-                           f"from {len(self.distinct)} (nested aliases?)", node)
+        if id(node) in open_nodes:
+            raise _refusal("an alias refers to a value that holds it", node)
+        open_nodes.add(id(node))
+        total = 1
+        if isinstance(node, yaml.MappingNode):
+            total += sum(size(k, depth + 1) + size(v, depth + 1) for k, v in node.value)
+        elif isinstance(node, yaml.SequenceNode):
+            total += sum(size(item, depth + 1) for item in node.value)
+        open_nodes.discard(id(node))
+        sizes[id(node)], nodes[id(node)] = total, node
+        return total
+
+    expanded = size(root, 0)
+    limit = len(sizes) + min(EXPANSION * len(sizes) + EXPANSION_FLOOR, EXPANSION_CEILING)
+    if expanded > limit:
+        culprit = next(nodes[i] for i, n in sizes.items() if n > limit)
+        raise _refusal(f"aliases expand this document to {expanded:.3g} values from "
+                       f"{len(sizes)} (nested aliases?)", culprit)
 
 
 def _refusal(why: str, node: yaml.Node | None) -> yaml.YAMLError:
     mark = node.start_mark if node is not None else None
-    return yaml.constructor.ConstructorError(None, None, f"{why}; refusing to read it", mark)
+    return Refused(None, None, f"{why}; refusing to read it", mark)
 
 
 def _mark(node: yaml.Node) -> tuple[int, int]:
     return node.start_mark.line + 1, node.start_mark.column + 1
 
 
-def _convert(loader: yaml.SafeLoader, node: yaml.Node, path: Path, out: Located,
-             budget: _Budget) -> Any:
-    budget.spend(node, len(path))
+def _convert(loader: yaml.SafeLoader, node: yaml.Node, path: Path, out: Located) -> Any:
+    if len(path) > MAX_DEPTH:  # an alias can nest what it names deeper than it stands
+        raise _refusal(f"the document nests deeper than {MAX_DEPTH} levels", node)
     out.values[path] = _mark(node)
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)
@@ -129,10 +162,10 @@ def _convert(loader: yaml.SafeLoader, node: yaml.Node, path: Path, out: Located,
             if key in result:
                 out.duplicates.append((child, *_mark(key_node)))
             out.keys[child] = _mark(key_node)
-            result[key] = _convert(loader, value_node, child, out, budget)
+            result[key] = _convert(loader, value_node, child, out)
         return result
     if isinstance(node, yaml.SequenceNode):
-        return [_convert(loader, item, (*path, i), out, budget)
+        return [_convert(loader, item, (*path, i), out)
                 for i, item in enumerate(node.value)]
     return _construct(loader, node)
 
