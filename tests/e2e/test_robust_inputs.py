@@ -104,7 +104,6 @@ def test_columns_set_still_fits_the_report_to_that_width(ws: Workspace) -> None:
 @pytest.mark.parametrize("name", COMMANDS)
 def test_plain_http_off_loopback_is_a_located_spec_error_that_writes_nothing(
         ws: Workspace, name: str) -> None:
-    # PG: plan migrates first
     spec = ws.write_spec(http_spec("http://example.org/raster.tif"))
     before = ws.ledger_contents()
     run = command(ws, name)
@@ -116,7 +115,6 @@ def test_plain_http_off_loopback_is_a_located_spec_error_that_writes_nothing(
 @pytest.mark.parametrize("name", COMMANDS)
 def test_plain_http_off_loopback_creates_no_ledger(tmp_path: Path, emu: Emulator,
                                                    name: str) -> None:
-    # PG: plan migrates first
     ws = make_workspace(tmp_path, emu, migrated=False)
     spec = ws.write_spec(http_spec("http://example.org/raster.tif"))
     run = command(ws, name)
@@ -191,7 +189,6 @@ HOSTILE: dict[str, Callable[[Workspace], tuple[Path, str]]] = {
 @pytest.mark.parametrize("shape", sorted(HOSTILE))
 def test_a_hostile_spec_is_refused_at_once_located(ws: Workspace, shape: str,
                                                    name: str) -> None:
-    # PG: plan migrates first
     spec, where = HOSTILE[shape](ws)
     before = ws.ledger_contents()
     start = time.monotonic()
