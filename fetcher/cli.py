@@ -155,6 +155,9 @@ def _print_report(report: Report, *, quiet: bool = False) -> None:
         render.table(("ITEM", "OUTCOME", "TASK", "MOVED", "DETAIL"), rows)
         print()
     print(report.summary())
+    for outcome in report.outcomes:
+        if outcome.outcome == "failed" and outcome.hint:
+            print(f"hint: {outcome.item}: {outcome.hint}")
 
 
 @app.command()

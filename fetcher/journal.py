@@ -32,13 +32,14 @@ class Outcome:
     bytes: int = 0
     notes: list[str] = field(default_factory=list)
     input_error: bool = False
+    hint: str = ""  # what to do about a failure
 
     def to_json(self) -> dict[str, Any]:
         """Plain data for ``--json``."""
         return {"key": self.key, "item": self.item, "outcome": self.outcome,
                 "message": self.message, "task_id": self.task_id,
                 "server_status": self.server_status, "files": self.files,
-                "bytes": self.bytes, "notes": self.notes}
+                "bytes": self.bytes, "notes": self.notes, "hint": self.hint}
 
 
 class Progress(Protocol):
@@ -80,6 +81,7 @@ class Journal:
             outcome.outcome = "failed"
             outcome.input_error = exc.exit_code == 2
             outcome.message = f"{where}: {exc.message}" if where else exc.message
+            outcome.hint = exc.hint or ""
             self.log(f"{outcome.item}: {outcome.message}")
 
     def settle(self, key: str, message: str) -> None:

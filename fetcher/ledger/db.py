@@ -89,9 +89,10 @@ def current_revision(engine: Engine) -> str | None:
             return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
     except (OperationalError, ProgrammingError):
         with engine.connect() as conn:
-            if inspect(conn).has_table("alembic_version"):
-                raise
-        return None
+            if not inspect(conn).has_table("alembic_version"):
+                return None
+            # Another process opening the same new ledger created it meanwhile.
+            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def revision_or_none(engine: Engine, url: str) -> str | None:

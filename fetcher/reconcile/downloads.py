@@ -16,7 +16,7 @@ from pathlib import Path
 from fetcher import failpoints
 from fetcher.context import StepContext
 from fetcher.errors import ArchiveError, FetcherError, IntegrityError, StorageError
-from fetcher.reconcile.local import LOCK_HINT, extract_archive, file_record, not_as_locked, relative
+from fetcher.reconcile.local import LOCK_HINT, extract_archive, file_record, relative
 from fetcher.sources import resolution_key, source_for
 from fetcher.transfer.archives import is_archive
 from fetcher.transfer.download import fetch
@@ -132,7 +132,7 @@ def _fetch(ctx: StepContext, gates: HostGates, step: Step, task: TaskRecord | No
         # Under --frozen the size and checksums checked are the lock's: say so, not
         # that the listing will be looked up again (it is not).
         where = relative(ctx, target)
-        raise IntegrityError(f"{step.label}: {where} differs from fetcher.lock "
+        raise IntegrityError(f"{where} differs from fetcher.lock "
                              f"({exc.message}); nothing was placed", path=where,
                              hint=LOCK_HINT) from exc
 
@@ -144,7 +144,7 @@ def _targets(ctx: StepContext, step: Step, snapshot: Snapshot) -> list[tuple[Rem
     resolution = snapshot.resolutions.get(key) if key else None
     remote = source_for(item.source).remote_files(item, resolution, snapshot.tasks.get(step.key))
     folder = ctx.settings.data_dir / item.folder
-    targets = [(r, inside(folder, r.name, item.label)) for r in remote]
+    targets = [(r, inside(folder, r.name)) for r in remote]
     if ctx.expected is not None:
         targets = [(_as_locked(ctx, item, r, target), target) for r, target in targets]
     return targets
@@ -163,11 +163,10 @@ def _as_locked(ctx: StepContext, item: Item, remote: RemoteFile, target: Path) -
         return replace(remote, size=locked[0], sha256=locked[1])
     if item.options.get("extract") and is_archive(target):
         return remote
-    problem = not_as_locked(where, None, None)
-    raise IntegrityError(f"{item.label}: {problem}", path=where, hint=LOCK_HINT)
+    raise IntegrityError(f"{where} is not in fetcher.lock", path=where, hint=LOCK_HINT)
 
 
-def inside(folder: Path, name: str, label: str) -> Path:
+def inside(folder: Path, name: str) -> Path:
     """``folder / name`` for a plain file name a server listed; anything else is refused.
 
     A listing is the server's word, not the user's: an absolute name, a ``..`` or a
@@ -180,7 +179,7 @@ def inside(folder: Path, name: str, label: str) -> Path:
         and "\0" not in name
     target = folder / name
     if not plain or target.resolve().parent != folder.resolve():
-        raise ArchiveError(f"{label}: the server lists a file named {name!r}, which would "
+        raise ArchiveError(f"the server lists a file named {name!r}, which would "
                            "land outside the data folder; refusing it",
                            hint="report it to the service; fetcher writes only plain names")
     return target

@@ -93,7 +93,7 @@ def _as_locked(ctx: StepContext, item: Item) -> archives.Accept | None:
             size, sha256, _ = hash_file(path)
             problem = not_as_locked(where, (size, sha256), expected.get(where))
             if problem:
-                raise IntegrityError(f"{item.label}: {problem}; nothing was extracted",
+                raise IntegrityError(f"{problem}; nothing was extracted",
                                      path=where, hint=LOCK_HINT)
 
     return accept

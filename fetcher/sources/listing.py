@@ -51,5 +51,5 @@ class ListedSource(Source):
                      task: TaskRecord | None) -> list[RemoteFile]:
         """The listed files."""
         if resolution is None:
-            raise FetcherError(f"{item.label}: no file listing recorded")
+            raise FetcherError("no file listing recorded")
         return [RemoteFile(**f) for f in resolution["files"]]

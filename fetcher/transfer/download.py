@@ -283,9 +283,9 @@ class _Transfer:
                     f"{plain(remote.url)} does not match: expected {expected}, "
                     f"found {found}; the partial file was removed",
                     path=str(self.target), url=remote.url,
-                    hint="the file differs from its checksum; fetcher looks the listing up "
-                         "again once per run: if this persists, the remote file or its "
-                         "published checksum is wrong")
+                    hint="a listing is looked up again once per run before an item fails; "
+                         "if this persists, the remote file or the checksum it is checked "
+                         "against (the spec's, or the server's) is wrong")
 
     def place(self) -> LocalFile:
         """Rename the verified part into place and describe the result."""

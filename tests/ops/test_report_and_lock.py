@@ -57,7 +57,7 @@ def test_sync_json_has_the_report_schema(first_json: tuple[int, dict]) -> None:
 def test_sync_json_item_has_the_outcome_schema(first_json: tuple[int, dict]) -> None:
     _, report = first_json
     assert {"key": str, "item": str, "outcome": str, "message": str, "task_id": str,
-            "server_status": str, "files": int, "bytes": int, "notes": list} == {
+            "server_status": str, "files": int, "bytes": int, "notes": list, "hint": str} == {
         k: type(v) for k, v in report["items"][0].items()}
 
 
@@ -302,3 +302,13 @@ def test_a_fresh_holder_on_another_host_blocks(synced: Workspace) -> None:
     done = fetcher(synced, "sync", str(synced.specs))
     assert (1, "error: another sync holds this ledger: pid 4242 on elsewhere.example") == (
         done.code, done.err.splitlines()[0].split(",")[0])
+
+
+def test_a_failed_item_says_what_to_do_once_and_names_itself_once(ws: Workspace, inproc) -> None:
+    ws.write_spec("version: 1\ndatasets:\n  mask:\n    source: http\n"
+                  f"    url: {ws.emu.urls.files}/random/100/x.bin\n"
+                  f"    sha256: \"{'0' * 64}\"\n")
+    done = inproc(ws, "sync", str(ws.specs))
+    detail = next(line for line in done.out.splitlines() if line.startswith("mask "))
+    hints = [line for line in done.out.splitlines() if line.startswith("hint: mask: ")]
+    assert (1, 1, 1) == (done.code, detail.count("mask"), len(hints)), done.out

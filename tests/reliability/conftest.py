@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -97,15 +96,3 @@ def make_workspace(root: Path, emu: Emulator) -> Workspace:
 def ws(tmp_path: Path, emu: Emulator) -> Workspace:
     """A workspace against the real-clock emulator."""
     return make_workspace(tmp_path, emu)
-
-
-# --- the figures the issue asks for, printed at the end of the run ------------------
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    """Print the reliability figures when any reliability test ran."""
-    from tests.reliability.figures import FIGURES
-
-    if any(FIGURES.values()):
-        line = ", ".join(f"{name}: {value}" for name, value in FIGURES.items())
-        terminalreporter.write_line(f"reliability figures: {line}")

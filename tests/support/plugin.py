@@ -5,12 +5,13 @@ With ``--ledger-on-postgres`` every ledger a test makes through ``tests.support.
 ``FETCHER_DB``) is a schema of its own on the server ``FETCHER_TEST_PG``; fetcher sees
 nothing but a PostgreSQL URL. Tests marked ``sqlite_only`` are skipped on that pass.
 The schemas a test made are dropped when it ends; those of longer-lived fixtures, at
-the end of the run.
+the end of the run. The reliability figures are summed over pytest-xdist's workers.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -58,3 +59,35 @@ def _drop_the_tests_ledgers() -> Iterator[None]:
     mark = ledgers.current().mark()
     yield
     ledgers.current().drop_since(mark)
+
+
+# --- the reliability figures, printed at the end of the run -------------------------
+# Under pytest-xdist each worker counts its own; the workers hand theirs to the
+# controller, which prints the sum.
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """On an xdist worker: hand this worker's figures to the controller."""
+    from tests.reliability.figures import FIGURES
+
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["reliability_figures"] = dict(FIGURES)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    """On the xdist controller: add a finished worker's figures to the run's."""
+    from tests.reliability.figures import tally
+
+    figures = getattr(node, "workeroutput", {}).get("reliability_figures", {})
+    tally(**{name.replace(" ", "_"): value for name, value in figures.items()})
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Print the reliability figures when any reliability test ran."""
+    from tests.reliability.figures import FIGURES
+
+    if any(FIGURES.values()):
+        line = ", ".join(f"{name}: {value}" for name, value in FIGURES.items())
+        terminalreporter.write_line(f"reliability figures: {line}")

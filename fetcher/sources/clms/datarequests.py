@@ -384,5 +384,5 @@ def resolution_of(snapshot: Snapshot, item: Item) -> Resolution:
 
     payload = snapshot.resolutions.get(resolution_key(item) or "")
     if payload is None:
-        raise FetcherError(f"{item.label}: no catalogue resolution recorded")
+        raise FetcherError("no catalogue resolution recorded")
     return Resolution.from_json(payload)
