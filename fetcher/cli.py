@@ -123,6 +123,7 @@ def sync(
         return 0
     from fetcher import render
     from fetcher.display import for_terminal
+    from fetcher.errors import FetcherError
     from fetcher.ops.sync import sync as run_sync
     from fetcher.reconcile.apply import SyncOptions
 
@@ -132,6 +133,11 @@ def sync(
     display = for_terminal(quiet or json)
     try:
         report = run_sync(_paths(paths), _settings(db, data_dir), options, display=display)
+    except FetcherError as exc:
+        if json:  # a pipeline reading --json gets a document, whatever stopped the run
+            render.dump_json({"exit_code": exc.exit_code,
+                              "error": {"message": exc.message, "hint": exc.hint}})
+        raise  # and the error line on stderr, as for every command
     finally:
         if display is not None:
             display.close()

@@ -166,9 +166,12 @@ class Reconciler:
                 self._pause(min(interval, self.leases.ttl / 3))
                 continue
             if not polled:
-                # A run that finds tasks already waiting asks the server once at once.
+                # A run that finds requests already waiting (a task, or a CDSE request
+                # whose task the server names later) asks the server once at once.
                 polled = True
-                if any(s.task_id and s.key not in self.journal.seen for s in waiting):
+                journal = self.journal
+                if any(s.key not in journal.seen and s.key not in journal.submitted
+                       for s in waiting):
                     self._poll(waiting)
                     continue
             if not self.options.wait or self._timed_out(interval):

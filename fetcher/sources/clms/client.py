@@ -186,6 +186,16 @@ class ClmsClient:
         """The usable stored task holding exactly ``entry`` (``clms_tasks.find_task``)."""
         return clms_tasks.find_task(entry, resolution, tasks, self.now(), stale_after, exclude)
 
+    def matching(self, entry: Mapping[str, Any], resolution: Resolution,
+                 tasks: Mapping[str, Task]) -> list[Task]:
+        """Every stored task holding exactly ``entry``, usable or not."""
+        return clms_tasks.matching(entry, resolution, tasks)
+
+    def stale_matches(self, entry: Mapping[str, Any], resolution: Resolution,
+                      tasks: Mapping[str, Task], *, stale_after: float) -> list[Task]:
+        """The stale unfinished tasks holding exactly ``entry`` (to cancel before posting)."""
+        return clms_tasks.stale_matches(entry, resolution, tasks, self.now(), stale_after)
+
     def status(self, task_id: str) -> Task:
         """One task by id (``@datarequest_status_get``).
 

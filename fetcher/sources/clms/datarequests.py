@@ -89,10 +89,12 @@ class Requests:
         else:
             self.client.check(item.request, resolution)
             if recorded is not None and recorded.task_id and recorded.status in ALIVE:
-                if self._caught_up(step, recorded):
-                    return
-                self._cancel_stale(step, recorded)
-            elif self._adopt(step, None, entry, resolution):
+                if not self._caught_up(step, recorded):
+                    # Cancelled, it counts against the retry budget: the next round
+                    # requests the item again, or holds it once the budget is spent.
+                    self._cancel_stale(step, recorded)
+                return
+            if self._adopt(step, None, entry, resolution):
                 return
         self._post(step, entry, resolution)
 
@@ -100,15 +102,41 @@ class Requests:
 
     def _adopt(self, step: Step, row: int | None, entry: dict[str, Any],
                resolution: Resolution) -> bool:
-        """Take over a usable task the server holds for this entry, if there is one."""
+        """Take over a usable task the server holds for this entry, if there is one.
+
+        Stale tasks holding the entry are cancelled first (the duplicate rule would
+        refuse the next POST). When one of them was the interrupted request's of
+        ``row``, that request is recorded cancelled, against the retry budget, and
+        nothing is posted this round. Returns True when nothing is to be posted.
+        """
         found = self._find(step, entry, resolution)
-        if found is None:
-            if row is not None:
-                self.ctx.ledger.update_task(row, status="lost",
-                                            message="the request never reached the server")
-                self.ctx.note(step.key, "no task found for the interrupted request; "
-                                        "posting it again")
+        if found is not None:
+            self._take(step, row, entry, resolution, found)
+            return True
+        stale = self._cancel_stale_matches(step, entry, resolution)
+        if row is None:
             return False
+        if stale:
+            from fetcher.sources.clms.tasks import latest
+
+            task = latest(stale)
+            self.ctx.ledger.update_task(row, task_id=task.task_id, **task_fields(task))
+            self.ctx.ledger.update_task(row, status="Cancelled", message=self._stale_message(),
+                                        finalized_at=self.ctx.now())
+            self.ctx.ledger.bump_attempts(step.key)
+            return True
+        others = self.client.matching(entry, resolution, self.tasks)
+        message = ("the request never reached the server" if not others else
+                   "the server's tasks for the request are of no use: "
+                   + ", ".join(f"{t.task_id} {t.effective_status}" for t in others))
+        self.ctx.ledger.update_task(row, status="lost", message=message)
+        self.ctx.note(step.key, "no usable task found for the interrupted request; "
+                                "posting it again")
+        return False
+
+    def _take(self, step: Step, row: int | None, entry: dict[str, Any],
+              resolution: Resolution, found: Task) -> None:
+        """Record ``found`` as the item's task (in ``row``, else in a new one)."""
         if row is None:
             row = self.ctx.ledger.add_intent(step.key, entry)
         self.ctx.ledger.update_task(row, task_id=found.task_id, **task_fields(found))
@@ -116,7 +144,6 @@ class Requests:
         self.ctx.count("adopted")
         self.ctx.journal.seen.add(step.key)
         self.ctx.note(step.key, f"adopted task {found.task_id} ({found.effective_status})")
-        return True
 
     def _find(self, step: Step, entry: dict[str, Any], resolution: Resolution) -> Task | None:
         """A task this round made for the same thing, else a usable one in the listing."""
@@ -150,17 +177,34 @@ class Requests:
     def _cancel_stale(self, step: Step, recorded: TaskRecord) -> None:
         """Cancel a task of ours that stayed unfinished too long, before asking again."""
         assert recorded.task_id is not None
+        self._cancel(recorded.task_id)
+        self.ctx.ledger.update_task(recorded.row, status="Cancelled",
+                                    message=self._stale_message(), finalized_at=self.ctx.now())
+        self.ctx.ledger.bump_attempts(step.key)
+        self.ctx.note(step.key, f"cancelled stale task {recorded.task_id}")
+
+    def _cancel_stale_matches(self, step: Step, entry: dict[str, Any],
+                              resolution: Resolution) -> list[Task]:
+        """Cancel the stale tasks the server holds for this entry; the ledger's events say so."""
+        stale = self.client.stale_matches(entry, resolution, self.tasks,
+                                          stale_after=self.ctx.settings.clms_stale_after)
+        for task in stale:
+            self._cancel(task.task_id)
+            text = f"cancelled stale task {task.task_id} ({task.status}) holding the same request"
+            self.ctx.ledger.event("cancel", f"{text}; {self._stale_message()}", step.key)
+            self.ctx.note(step.key, text)
+        return stale
+
+    def _cancel(self, task_id: str) -> None:
         try:
-            self.client.cancel(recorded.task_id)
+            self.client.cancel(task_id)
         except ApiError as exc:  # already gone from the server: nothing to cancel
             if exc.status not in (403, 404):
                 raise
-        self.ctx.ledger.update_task(recorded.row, status="Cancelled",
-                                    message="stale: cancelled by fetcher after "
-                                            f"{self.ctx.settings.clms_stale_after / 3600:g} h",
-                                    finalized_at=self.ctx.now())
-        self.ctx.ledger.bump_attempts(step.key)
-        self.ctx.note(step.key, f"cancelled stale task {recorded.task_id}")
+
+    def _stale_message(self) -> str:
+        return (f"stale: cancelled by fetcher after "
+                f"{self.ctx.settings.clms_stale_after / 3600:g} h (FETCHER_CLMS_STALE_AFTER)")
 
     # --- posting --------------------------------------------------------------------
 

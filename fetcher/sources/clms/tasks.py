@@ -243,16 +243,32 @@ def find_task(entry: Mapping[str, Any], resolution: Resolution, tasks: Mapping[s
     Returns:
         The best match, or None.
     """
-    wanted = match_form(entry, resolution)
-    matches = [t for t in tasks.values() if not t.is_cdse_child and len(t.datasets) == 1
-               and t.task_id not in exclude
-               and stored_form(t.datasets[0], resolution) == wanted]
+    matches = matching(entry, resolution, tasks, exclude)
     alive = [t for t in matches if t.alive and not t.stale(now, stale_after)]
     ready = [t for t in matches if t.finished_ok and not is_expired(t, now)]
     for chosen in (alive, ready):
         if chosen:
             return latest(chosen)
     return None
+
+
+def stale_matches(entry: Mapping[str, Any], resolution: Resolution, tasks: Mapping[str, Task],
+                  now: float, stale_after: float) -> list[Task]:
+    """The stored tasks carrying exactly this entry that are still unfinished but stale.
+
+    ``find_task`` never adopts them, and the server's duplicate rule refuses a new
+    request while they are alive: they are to be cancelled before posting again.
+    """
+    return [t for t in matching(entry, resolution, tasks) if t.stale(now, stale_after)]
+
+
+def matching(entry: Mapping[str, Any], resolution: Resolution, tasks: Mapping[str, Task],
+             exclude: Collection[str] = ()) -> list[Task]:
+    """The tasks holding this one entry alone (not CDSE children), usable or not."""
+    wanted = match_form(entry, resolution)
+    return [t for t in tasks.values() if not t.is_cdse_child and len(t.datasets) == 1
+            and t.task_id not in exclude
+            and stored_form(t.datasets[0], resolution) == wanted]
 
 
 def latest(tasks: Iterable[Task]) -> Task:
