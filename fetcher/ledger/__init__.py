@@ -70,11 +70,11 @@ class Ledger(Reads, Writes, LeaseRows):
             if db.revision_or_none(engine, url) is None:
                 engine.dispose()
                 return None
+            db.upgrade(engine, url)
         except BaseException:
             engine.dispose()
             raise
-        engine.dispose()
-        return cls.open(location, now=now)
+        return cls(engine, url, now=now)
 
     @property
     def shared(self) -> bool:

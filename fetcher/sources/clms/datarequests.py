@@ -121,9 +121,7 @@ class Requests:
 
             task = latest(stale)
             self.ctx.ledger.update_task(row, task_id=task.task_id, **task_fields(task))
-            self.ctx.ledger.update_task(row, status="Cancelled", message=self._stale_message(),
-                                        finalized_at=self.ctx.now())
-            self.ctx.ledger.bump_attempts(step.key)
+            self._record_cancelled(step, row)
             return True
         others = self.client.matching(entry, resolution, self.tasks)
         message = ("the request never reached the server" if not others else
@@ -178,10 +176,14 @@ class Requests:
         """Cancel a task of ours that stayed unfinished too long, before asking again."""
         assert recorded.task_id is not None
         self._cancel(recorded.task_id)
-        self.ctx.ledger.update_task(recorded.row, status="Cancelled",
-                                    message=self._stale_message(), finalized_at=self.ctx.now())
-        self.ctx.ledger.bump_attempts(step.key)
+        self._record_cancelled(step, recorded.row)
         self.ctx.note(step.key, f"cancelled stale task {recorded.task_id}")
+
+    def _record_cancelled(self, step: Step, row: int) -> None:
+        """The ledger's task ``row`` was cancelled as stale: it counts against the budget."""
+        self.ctx.ledger.update_task(row, status="Cancelled", message=self._stale_message(),
+                                    finalized_at=self.ctx.now())
+        self.ctx.ledger.bump_attempts(step.key)
 
     def _cancel_stale_matches(self, step: Step, entry: dict[str, Any],
                               resolution: Resolution) -> list[Task]:
