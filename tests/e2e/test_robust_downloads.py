@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ from tests.support import emulators
 from tests.support.consistency import check
 from tests.support.emulators import posts, server_tasks
 from tests.support.specs import GEBCO_SPEC, NUTS_SPEC, spec_text
+from tests.support.watcher import Watcher
 from tests.support.workspace import Workspace, make_workspace
 
 CORINE_UID = "0407d497d3c44bcd93ce8fd5bf78596a"
@@ -284,31 +284,6 @@ def test_refresh_catalogue_forgets_the_resolutions_of_up_to_date_items(ws: Works
 # --- 8. --frozen against changed bytes -----------------------------------------------
 
 
-class Watcher:
-    """Notices, while a sync runs, every file that appears under a folder."""
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.seen: set[str] = set()
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._watch, daemon=True)
-
-    def _watch(self) -> None:
-        while not self.stop.is_set():
-            if self.folder.exists():
-                self.seen |= {p.relative_to(self.folder).as_posix()
-                              for p in self.folder.rglob("*") if p.is_file()}
-            self.stop.wait(0.001)
-
-    def __enter__(self) -> Watcher:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop.set()
-        self.thread.join()
-
-
 def _frozen_after_a_change(ws: Workspace, change: Callable[[], None],
                            removed: list[str]) -> tuple[Any, set[str]]:
     assert 0 == ws.sync().exit_code
@@ -317,9 +292,9 @@ def _frozen_after_a_change(ws: Workspace, change: Callable[[], None],
     for name in removed:
         (ws.data / name).unlink()
     ws.emu.reset_stats()
-    with Watcher(ws.data) as watcher:
+    with Watcher(ws.data, interval=0.001) as watcher:
         report = ws.sync(frozen=True)
-    return report, watcher.seen
+    return report, {path for path, _, _ in watcher.seen}
 
 
 def locked_sha256(ws: Workspace) -> dict[str, str]:
@@ -328,38 +303,24 @@ def locked_sha256(ws: Workspace) -> dict[str, str]:
     return {f["path"]: f["sha256"] for item in document["items"] for f in item["files"]}
 
 
-def test_frozen_sync_against_changed_ceda_bytes_places_and_records_nothing(
-        ws: Workspace) -> None:
-    ws.write_spec(spec_text(GEBCO_SPEC))
-    name = "gebco/gebco_2024.zip"
-    report, seen = _frozen_after_a_change(
-        ws, lambda: ws.emu.ceda.bump("gebco_2024.zip"), [name])
-    failure = report.outcomes[0]
-    assert (1, "failed", True, False, True) == (
-        report.exit_code, failure.outcome,
-        f"{name} differs from fetcher.lock" in failure.message, name in seen,
-        recorded(ws)[name] == locked_sha256(ws)[name])
+HTTP_PATH = "/random/300000/landmask.bin"
+CHANGED: dict[str, tuple[Callable[[Workspace], str], str, Callable[[Workspace], None]]] = {
+    # source: (its spec, its file, how the server's bytes change)
+    "ceda": (lambda ws: GEBCO_SPEC, "gebco/gebco_2024.zip",
+             lambda ws: ws.emu.ceda.bump("gebco_2024.zip")),
+    "zenodo": (lambda ws: ZENODO_SPEC, f"lc100/{ZENODO_NAME}",
+               lambda ws: ws.emu.zenodo.bump("3939050", ZENODO_NAME)),
+    "http": (lambda ws: f"  landmask:\n    source: http\n    url: {ws.emu.urls.files}{HTTP_PATH}\n",
+             "landmask/landmask.bin", lambda ws: ws.emu.files.bump(HTTP_PATH)),
+}
 
 
-def test_frozen_sync_against_changed_zenodo_bytes_places_and_records_nothing(
-        ws: Workspace) -> None:
-    ws.write_spec(spec_text(ZENODO_SPEC))
-    name = f"lc100/{ZENODO_NAME}"
-    report, seen = _frozen_after_a_change(
-        ws, lambda: ws.emu.zenodo.bump("3939050", ZENODO_NAME), [name])
-    assert (1, "failed", True, False, True) == (
-        report.exit_code, report.outcomes[0].outcome,
-        f"{name} differs from fetcher.lock" in report.outcomes[0].message, name in seen,
-        recorded(ws)[name] == locked_sha256(ws)[name])
-
-
-
-def test_frozen_sync_against_changed_http_bytes_places_and_records_nothing(
-        ws: Workspace) -> None:
-    path = "/random/300000/landmask.bin"
-    ws.write_spec(spec_text(f"  landmask:\n    source: http\n    url: {ws.emu.urls.files}{path}\n"))
-    name = "landmask/landmask.bin"
-    report, seen = _frozen_after_a_change(ws, lambda: ws.emu.files.bump(path), [name])
+@pytest.mark.parametrize("source", sorted(CHANGED))
+def test_frozen_sync_against_changed_bytes_places_and_records_nothing(
+        ws: Workspace, source: str) -> None:
+    spec, name, change = CHANGED[source]
+    ws.write_spec(spec_text(spec(ws)))
+    report, seen = _frozen_after_a_change(ws, lambda: change(ws), [name])
     assert (1, "failed", True, False, True) == (
         report.exit_code, report.outcomes[0].outcome,
         f"{name} differs from fetcher.lock" in report.outcomes[0].message, name in seen,
@@ -368,11 +329,11 @@ def test_frozen_sync_against_changed_http_bytes_places_and_records_nothing(
 
 def test_frozen_cli_sync_against_changed_http_bytes_exits_1_naming_the_lock(
         ws: Workspace) -> None:
-    path = "/random/300000/landmask.bin"
-    ws.write_spec(spec_text(f"  landmask:\n    source: http\n    url: {ws.emu.urls.files}{path}\n"))
+    spec, _, change = CHANGED["http"]
+    ws.write_spec(spec_text(spec(ws)))
     assert 0 == ws.sync().exit_code
     write_lock([ws.specs], ws.settings)
-    ws.emu.files.bump(path)
+    change(ws)
     (ws.data / "landmask" / "landmask.bin").unlink()
     run = ws.cli("--frozen")
     assert (1, True, False) == (

@@ -16,9 +16,9 @@ import pytest
 
 from tests.reliability.conftest import CLMS_ITEMS, every_source, make_workspace
 from tests.reliability.figures import tally
-from tests.reliability.watcher import Watcher
 from tests.support import consistency
 from tests.support.emulators import posts
+from tests.support.watcher import Watcher
 from tests.support.workspace import Workspace
 
 FAILPOINTS = ("after-intent", "after-post", "mid-download", "after-download", "after-extract")
